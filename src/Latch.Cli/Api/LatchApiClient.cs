@@ -1,0 +1,89 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Reflection;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Latch.Cli.Api;
+
+/// <summary>A thin HTTP client for the Latch API: sends JSON, turns problems into <see cref="LatchApiException"/>.</summary>
+internal sealed class LatchApiClient : IDisposable
+{
+    private static readonly string UserAgent =
+        $"latch-cli/{typeof(LatchApiClient).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0"}";
+
+    private readonly HttpClient _http;
+
+    public LatchApiClient(Uri baseAddress, string apiKey, HttpMessageHandler? handler)
+    {
+        BaseAddress = baseAddress;
+        _http = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        _http.DefaultRequestHeaders.UserAgent.ParseAdd(UserAgent);
+        _http.DefaultRequestHeaders.Accept.ParseAdd("application/json");
+        _http.DefaultRequestHeaders.Accept.ParseAdd("application/problem+json");
+    }
+
+    /// <summary>Base address, always ending in <c>/</c> so relative paths keep any prefix.</summary>
+    public Uri BaseAddress { get; }
+
+    /// <summary>Sends a request; returns the parsed JSON body (null for an empty one) or throws.</summary>
+    public async Task<JsonNode?> SendAsync(
+        HttpMethod method,
+        string relativePath,
+        JsonNode? body,
+        CancellationToken cancellationToken,
+        int? ifMatchVersion = null)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(BaseAddress, relativePath));
+        if (body is not null)
+        {
+            request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        }
+
+        if (ifMatchVersion is { } version)
+        {
+            request.Headers.IfMatch.Add(new EntityTagHeaderValue($"\"{version}\""));
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, cancellationToken);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new CliFailureException($"cannot reach Latch at {BaseAddress}: {ex.Message}", ex);
+        }
+        catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new CliFailureException(
+                $"cannot reach Latch at {BaseAddress}: no answer within {_http.Timeout.TotalSeconds:0} seconds", ex);
+        }
+
+        using (response)
+        {
+            var text = await response.Content.ReadAsStringAsync(cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw LatchApiException.FromResponse(response.StatusCode, response.ReasonPhrase, text);
+            }
+
+            if (response.StatusCode == HttpStatusCode.NoContent || string.IsNullOrWhiteSpace(text))
+            {
+                return null;
+            }
+
+            try
+            {
+                return JsonNode.Parse(text);
+            }
+            catch (System.Text.Json.JsonException ex)
+            {
+                throw new CliFailureException($"Latch at {BaseAddress} answered {(int)response.StatusCode} with a body that is not JSON", ex);
+            }
+        }
+    }
+
+    public void Dispose() => _http.Dispose();
+}

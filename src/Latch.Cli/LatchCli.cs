@@ -1,0 +1,139 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using Latch.Cli.Api;
+using Latch.Cli.Secrets;
+using Latch.Cli.Serve;
+
+namespace Latch.Cli;
+
+/// <summary>The <c>latch</c> command line. <see cref="Program"/> runs it on the real console; tests run it in-process.</summary>
+internal static class LatchCli
+{
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    public static async Task<int> RunAsync(string[] args, CliEnvironment env, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(env);
+        var root = BuildRoot(env);
+
+        // No response files: '@name' is a legitimate secret value and must never be swapped for a file's content.
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        if (parse.Action is ParseErrorAction)
+        {
+            foreach (var error in parse.Errors)
+            {
+                await env.Error.WriteLineAsync($"Error: {error.Message}");
+            }
+
+            await env.Error.WriteLineAsync("Run 'latch --help' for usage.");
+            return ExitCodes.Usage;
+        }
+
+        return await parse.InvokeAsync(
+            new InvocationConfiguration { Output = env.Out, Error = env.Error, EnableDefaultExceptionHandler = false },
+            cancellationToken);
+    }
+
+    internal static RootCommand BuildRoot(CliEnvironment env)
+    {
+        var global = new GlobalOptions();
+        var root = new RootCommand("Latch: keep secrets encrypted, reference them as $Token{KEY}, resolve them at runtime.");
+        root.Options.Add(global.Url);
+        root.Options.Add(global.ApiKey);
+        root.Options.Add(global.Json);
+        root.Subcommands.Add(ServeCommand.Create(env));
+        root.Subcommands.Add(SecretsCommand.Create(env, global));
+        return root;
+    }
+
+    /// <summary>Wraps a command body: maps failures to <c>Error: …</c> on stderr and an exit code.</summary>
+    internal static Func<ParseResult, CancellationToken, Task<int>> Handler(
+        CliEnvironment env, GlobalOptions global, Func<CommandContext, Task<int>> body) =>
+        async (parse, cancellationToken) =>
+        {
+            var context = new CommandContext(parse, env, global, cancellationToken);
+            try
+            {
+                return await body(context);
+            }
+            catch (CliUsageException ex)
+            {
+                await env.Error.WriteLineAsync($"Error: {ex.Message}");
+                return ExitCodes.Usage;
+            }
+            catch (CliFailureException ex)
+            {
+                await env.Error.WriteLineAsync($"Error: {ex.Message}");
+                return ExitCodes.Failure;
+            }
+            catch (LatchApiException ex)
+            {
+                await env.Error.WriteLineAsync($"Error: {ex.Message}");
+                foreach (var line in ex.ErrorLines)
+                {
+                    await env.Error.WriteLineAsync($"  {line}");
+                }
+
+                return ExitCodes.Failure;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await env.Error.WriteLineAsync("Error: cancelled");
+                return 130;
+            }
+        };
+}
+
+/// <summary>Options every API command understands (recursive from the root).</summary>
+internal sealed class GlobalOptions
+{
+    public Option<string?> Url { get; } = new("--url")
+    {
+        Description = $"Latch server URL (default: $LATCH_URL or {LatchCli.DefaultUrl})",
+        Recursive = true,
+    };
+
+    public Option<string?> ApiKey { get; } = new("--api-key")
+    {
+        Description = "API key (default: $LATCH_API_KEY; prefer the variable, arguments are visible to other users)",
+        Recursive = true,
+    };
+
+    public Option<bool> Json { get; } = new("--json")
+    {
+        Description = "Print the API's JSON response instead of tables",
+        Recursive = true,
+    };
+}
+
+/// <summary>One invocation: parsed arguments, the environment, and the API connection it resolves to.</summary>
+internal sealed class CommandContext(ParseResult parse, CliEnvironment env, GlobalOptions global, CancellationToken cancellationToken)
+{
+    public ParseResult Parse { get; } = parse;
+
+    public CliEnvironment Env { get; } = env;
+
+    public CancellationToken CancellationToken { get; } = cancellationToken;
+
+    public bool Json => Parse.GetValue(global.Json);
+
+    public LatchApiClient CreateClient()
+    {
+        var url = Parse.GetValue(global.Url) ?? Env.Variable("LATCH_URL") ?? LatchCli.DefaultUrl;
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var baseAddress)
+            || (baseAddress.Scheme != Uri.UriSchemeHttp && baseAddress.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new CliUsageException($"invalid Latch URL '{url}': expected http:// or https://");
+        }
+
+        if (!baseAddress.AbsolutePath.EndsWith('/'))
+        {
+            baseAddress = new Uri(baseAddress.AbsoluteUri + "/");
+        }
+
+        var apiKey = Parse.GetValue(global.ApiKey) ?? Env.Variable("LATCH_API_KEY")
+            ?? throw new CliUsageException("no API key: set LATCH_API_KEY or pass --api-key");
+        return new LatchApiClient(baseAddress, apiKey, Env.HttpHandler);
+    }
+}

@@ -1,0 +1,53 @@
+using System.CommandLine;
+using Latch.Server;
+
+namespace Latch.Cli.Serve;
+
+/// <summary><c>latch serve</c>: runs the HTTP server. Flags win over environment variables.</summary>
+internal static class ServeCommand
+{
+    public const string DefaultUrls = "http://127.0.0.1:5080";
+    public const string DefaultData = "./latch-data";
+
+    public static Command Create(CliEnvironment env)
+    {
+        var urls = new Option<string?>("--urls") { Description = $"Listen addresses (default {DefaultUrls}; port 0 picks a free one)" };
+        var data = new Option<string?>("--data") { Description = $"Data directory (default: $LATCH_DATA or {DefaultData})" };
+        var masterKeyFile = new Option<string?>("--master-key-file")
+        {
+            Description = "File holding the master key, base64 of 32 bytes (default: $LATCH_MASTER_KEY)",
+        };
+        var disableReveal = new Option<bool>("--disable-reveal") { Description = "Refuse ?reveal=true server-wide" };
+
+        var command = new Command("serve", "Run the Latch server (reads LATCH_MASTER_KEY, LATCH_BOOTSTRAP_KEY, LATCH_DATA)")
+        {
+            urls, data, masterKeyFile, disableReveal,
+        };
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var options = BuildOptions(
+                env,
+                parse.GetValue(urls),
+                parse.GetValue(data),
+                parse.GetValue(masterKeyFile),
+                parse.GetValue(disableReveal));
+            return env.RunServer(options, env.Out, cancellationToken);
+        });
+        return command;
+    }
+
+    public static ServeOptions BuildOptions(CliEnvironment env, string? urls, string? data, string? masterKeyFile, bool disableReveal)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        return new ServeOptions
+        {
+            Urls = urls ?? DefaultUrls,
+            DataDirectory = data ?? env.Variable("LATCH_DATA") ?? DefaultData,
+            MasterKeyFile = masterKeyFile,
+            // An explicit --master-key-file wins over the variable.
+            MasterKey = masterKeyFile is null ? env.Variable("LATCH_MASTER_KEY") : null,
+            BootstrapKey = env.Variable("LATCH_BOOTSTRAP_KEY"),
+            RevealEnabled = !disableReveal,
+        };
+    }
+}

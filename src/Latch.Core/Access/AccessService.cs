@@ -1,0 +1,155 @@
+using System.Security.Cryptography;
+using System.Text;
+using Latch.Core.Crypto;
+using Latch.Core.Secrets;
+using Latch.Core.Storage;
+
+namespace Latch.Core.Access;
+
+/// <summary>A validated request for a new API key.</summary>
+public sealed record ApiKeyDraft(string Name, string Role, IReadOnlyList<string> Apps, IReadOnlyList<string> Envs, long? ExpiresAt);
+
+/// <summary>A new key: its metadata and the key text, shown this once.</summary>
+public sealed record IssuedApiKey(ApiKeyRecord Key, SecretValue Token);
+
+/// <summary>Bootstrap could not proceed.</summary>
+public sealed class BootstrapException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public BootstrapException(string message) : base(message) { }
+}
+
+/// <summary>Workspaces and API keys: bootstrap, issue, authenticate (hash + constant-time compare), revoke.</summary>
+public sealed class AccessService
+{
+    /// <summary>Shortest bootstrap key accepted.</summary>
+    public const int MinBootstrapKeyLength = 32;
+    private const string KeyPrefix = "latch_";
+    private readonly ILatchStore _store;
+    private readonly Keyring _keyring;
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates the service.</summary>
+    public AccessService(ILatchStore store, Keyring keyring, TimeProvider time)
+    {
+        _store = store;
+        _keyring = keyring;
+        _time = time;
+    }
+
+    /// <summary>
+    /// When the store has no keys and a bootstrap key is given, creates workspace <c>default</c> and an owner key
+    /// with exactly that value. Returns whether it did.
+    /// </summary>
+    public async Task<bool> BootstrapAsync(string? bootstrapKey, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(bootstrapKey))
+        {
+            return false;
+        }
+
+        if (bootstrapKey.Length < MinBootstrapKeyLength || bootstrapKey.Any(char.IsWhiteSpace))
+        {
+            throw new BootstrapException($"LATCH_BOOTSTRAP_KEY must be at least {MinBootstrapKeyLength} characters without spaces.");
+        }
+
+        if (await _store.CountApiKeysAsync(cancellationToken) > 0)
+        {
+            return false;
+        }
+
+        await CreateWorkspaceCoreAsync("default", new SecretValue(bootstrapKey), isBootstrap: true, Actor.System, cancellationToken);
+        return true;
+    }
+
+    /// <summary>Creates a workspace with its own data key and owner key.</summary>
+    public async Task<Result<(Workspace Workspace, IssuedApiKey Owner)>> CreateWorkspaceAsync(string name, Actor actor, CancellationToken cancellationToken)
+    {
+        if (await _store.GetWorkspaceByNameAsync(name, cancellationToken) is not null)
+        {
+            return new LatchError(ErrorKind.Conflict, "workspace_exists", $"Workspace '{name}' already exists");
+        }
+
+        return await CreateWorkspaceCoreAsync(name, NewToken(), isBootstrap: false, actor, cancellationToken);
+    }
+
+    private async Task<(Workspace, IssuedApiKey)> CreateWorkspaceCoreAsync(string name, SecretValue token, bool isBootstrap, Actor actor, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var workspace = new Workspace(Ids.New("ws_"), name, now);
+        var owner = new ApiKeyRecord(Ids.New("key_"), workspace.Id, isBootstrap ? "bootstrap" : "owner", Roles.Owner, [], [], null, isBootstrap, now);
+        var audit = new[]
+        {
+            SecretService.Event(workspace.Id, "workspace.created", actor, now) with { Detail = $"name={name}" },
+            SecretService.Event(workspace.Id, "key.created", actor, now) with { Detail = $"id={owner.Id} role={owner.Role}" },
+        };
+        await _store.CreateWorkspaceAsync(workspace, _keyring.NewWrappedDataKey(workspace.Id), owner, Hash(token.Reveal()), audit, cancellationToken);
+        return (workspace, new IssuedApiKey(owner, token));
+    }
+
+    /// <summary>The caller's key, or null when the presented text is not a live, unexpired key.</summary>
+    public async Task<ApiKeyRecord?> AuthenticateAsync(string presented, CancellationToken cancellationToken)
+    {
+        if (presented.Length is 0 or > 256)
+        {
+            return null;
+        }
+
+        var hash = Hash(presented);
+        var found = await _store.FindApiKeyAsync(hash, cancellationToken);
+        if (found is not { } match || !CryptographicOperations.FixedTimeEquals(hash, match.Hash))
+        {
+            return null;
+        }
+
+        if (match.Key.ExpiresAt is { } expires && _time.GetUtcNow().ToUnixTimeSeconds() >= expires)
+        {
+            return null;
+        }
+
+        return match.Key;
+    }
+
+    /// <summary>Issues a key (owner only; checked by the caller).</summary>
+    public async Task<Result<IssuedApiKey>> CreateKeyAsync(string workspaceId, ApiKeyDraft draft, Actor actor, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (draft.ExpiresAt is { } expires && expires <= now.ToUnixTimeSeconds())
+        {
+            return LatchError.Invalid("expires_at", "must be in the future");
+        }
+
+        var token = NewToken();
+        var key = new ApiKeyRecord(Ids.New("key_"), workspaceId, draft.Name, draft.Role, draft.Apps, draft.Envs, draft.ExpiresAt, false, now);
+        var audit = SecretService.Event(workspaceId, "key.created", actor, now) with { Detail = $"id={key.Id} role={key.Role}" };
+        await _store.CreateApiKeyAsync(key, Hash(token.Reveal()), audit, cancellationToken);
+        return new IssuedApiKey(key, token);
+    }
+
+    /// <summary>A workspace's live keys (no key text).</summary>
+    public Task<IReadOnlyList<ApiKeyRecord>> ListKeysAsync(string workspaceId, CancellationToken cancellationToken) =>
+        _store.ListApiKeysAsync(workspaceId, cancellationToken);
+
+    /// <summary>Revokes a key of the workspace.</summary>
+    public async Task<Result<bool>> RevokeKeyAsync(string workspaceId, string keyId, Actor actor, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var audit = SecretService.Event(workspaceId, "key.revoked", actor, now) with { Detail = $"id={keyId}" };
+        return await _store.RevokeApiKeyAsync(workspaceId, keyId, now, audit, cancellationToken)
+            ? true
+            : new LatchError(ErrorKind.NotFound, "key_not_found", $"API key '{keyId}' not found");
+    }
+
+    /// <summary>The workspace.</summary>
+    public Task<Workspace?> GetWorkspaceAsync(string id, CancellationToken cancellationToken) => _store.GetWorkspaceAsync(id, cancellationToken);
+
+    private static SecretValue NewToken()
+    {
+        Span<byte> bytes = stackalloc byte[32];
+        RandomNumberGenerator.Fill(bytes);
+        return new SecretValue(KeyPrefix + Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_'));
+    }
+
+    // API keys are 256-bit random (or a 32+ character bootstrap value): SHA-256 is the right hash here.
+    private static byte[] Hash(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
+}

@@ -1,0 +1,98 @@
+namespace Latch.Core.References;
+
+/// <summary>The metadata checks of SPEC §2, in order: exists, not revoked, scope, environment, expiry.</summary>
+public static class PolicyCheck
+{
+    /// <summary>
+    /// The first check the reference fails, or null when it may resolve. <paramref name="policy"/> null means the
+    /// secret does not exist.
+    /// </summary>
+    public static ReferenceError? Evaluate(FoundReference reference, SecretPolicy? policy, ResolutionTarget target, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        ArgumentNullException.ThrowIfNull(target);
+        var key = reference.Key;
+        if (policy is null)
+        {
+            return Error(reference, ReferenceCodes.NotFound, ReferenceMessages.NotFound(key));
+        }
+
+        if (policy.Revoked)
+        {
+            return Error(reference, ReferenceCodes.Revoked, ReferenceMessages.Revoked(key));
+        }
+
+        if (!InScope(policy.Scope, target))
+        {
+            return Error(reference, ReferenceCodes.ScopeDenied, ReferenceMessages.ScopeDenied(key, target.App));
+        }
+
+        if (!InEnvs(policy.Envs, target.Env))
+        {
+            return Error(reference, ReferenceCodes.EnvDenied, ReferenceMessages.EnvDenied(key, target.Env));
+        }
+
+        if (policy.ExpiresAt is { } expiresAt && now >= expiresAt)
+        {
+            return Error(reference, ReferenceCodes.Expired, ReferenceMessages.Expired(key));
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Whether a scope admits the target: empty admits every app; otherwise an entry equal to the app's access tag,
+    /// or <c>product:access_tag</c> for exactly the target's product.
+    /// </summary>
+    public static bool InScope(IReadOnlyList<string>? scope, ResolutionTarget target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        if (scope is null || scope.Count == 0)
+        {
+            return true;
+        }
+
+        var app = target.App;
+        var product = target.Product;
+        foreach (var entry in scope)
+        {
+            if (string.Equals(entry, app, StringComparison.Ordinal))
+            {
+                return true;
+            }
+
+            if (product is not null
+                && entry.Length == product.Length + 1 + app.Length
+                && entry[product.Length] == ':'
+                && entry.StartsWith(product, StringComparison.Ordinal)
+                && entry.EndsWith(app, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether an environment list admits the slug: empty admits every environment.</summary>
+    public static bool InEnvs(IReadOnlyList<string>? envs, string env)
+    {
+        if (envs is null || envs.Count == 0)
+        {
+            return true;
+        }
+
+        foreach (var e in envs)
+        {
+            if (string.Equals(e, env, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static ReferenceError Error(FoundReference reference, string code, string message) =>
+        new(reference.Path, reference.Key, code, message);
+}

@@ -1,0 +1,88 @@
+using Latch.Core.Crypto;
+using Latch.Core.References;
+using Latch.Core.Storage;
+
+namespace Latch.Core.Secrets;
+
+/// <summary>
+/// Resolution against a workspace in the store: the engine's answer plus the audit trail. A resolved
+/// document is returned only after the audit events of its resolution are committed.
+/// </summary>
+public sealed class ResolutionService
+{
+    private readonly ILatchStore _store;
+    private readonly Keyring _keyring;
+    private readonly ResolutionEngine _engine;
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates the service.</summary>
+    public ResolutionService(ILatchStore store, Keyring keyring, ResolutionEngine engine, TimeProvider time)
+    {
+        _store = store;
+        _keyring = keyring;
+        _engine = engine;
+        _time = time;
+    }
+
+    /// <summary>Scans a document; invalid JSON is a validation error on <paramref name="field"/>.</summary>
+    public static Result<ScannedDocument> Scan(ReadOnlyMemory<byte> utf8Json, string field)
+    {
+        try
+        {
+            return ReferenceScanner.Scan(utf8Json);
+        }
+        catch (InvalidDocumentException e)
+        {
+            return LatchError.Invalid(field, e.Message);
+        }
+    }
+
+    /// <summary>A dry run: what each reference would become, without decrypting anything.</summary>
+    public Task<CheckReport> CheckAsync(string workspaceId, ScannedDocument document, ResolutionTarget target, CancellationToken cancellationToken) =>
+        _engine.CheckAsync(document, target, Lookup(workspaceId), cancellationToken);
+
+    /// <summary>
+    /// Resolves every reference or none. Failures are audited as <c>secret.denied</c>; successes as one
+    /// <c>secret.resolved</c> per reference, committed before this returns the document.
+    /// </summary>
+    public async Task<Result<ResolutionOutcome>> ResolveAsync(
+        string workspaceId, ScannedDocument document, ResolutionTarget target, string context, Actor actor, CancellationToken cancellationToken)
+    {
+        var outcome = await _engine.ResolveAsync(document, target, Lookup(workspaceId), cancellationToken);
+        var now = _time.GetUtcNow();
+        if (!outcome.IsSuccess)
+        {
+            var denied = outcome.Errors.Select(e => Event(workspaceId, "secret.denied", actor, now, target, context) with
+            {
+                SecretKey = e.Key, Path = e.Path, Code = e.Code,
+            }).ToList();
+            await _store.AppendAuditAsync(denied, cancellationToken);
+            return Problem(outcome.Errors);
+        }
+
+        if (outcome.Resolved.Count > 0)
+        {
+            var resolved = outcome.Resolved.Select(r => Event(workspaceId, "secret.resolved", actor, now, target, context) with
+            {
+                SecretKey = r.Key, Version = r.Version, Path = r.Path,
+            }).ToList();
+            await _store.AppendAuditAsync(resolved, cancellationToken);
+        }
+
+        return outcome;
+    }
+
+    /// <summary>The error for a failed resolution: every failing reference; integrity failures make it a server error.</summary>
+    public static LatchError Problem(IReadOnlyList<ReferenceError> errors)
+    {
+        var codes = errors.Select(e => e.Code).Distinct(StringComparer.Ordinal).ToList();
+        var code = codes.Count == 1 ? codes[0] : "resolution_failed";
+        var kind = errors.Any(e => e.Code == ReferenceCodes.Integrity) ? ErrorKind.Integrity : ErrorKind.Unresolvable;
+        return new LatchError(kind, code, string.Join("; ", errors.Select(e => e.Message)), References: errors);
+    }
+
+    private StoreSecretLookup Lookup(string workspaceId) => new(_store, _keyring, workspaceId);
+
+    private static AuditEvent Event(string workspaceId, string action, Actor actor, DateTimeOffset at, ResolutionTarget target, string context) =>
+        SecretService.Event(workspaceId, action, actor, at) with { Product = target.Product, App = target.App, Env = target.Env, Context = context };
+}

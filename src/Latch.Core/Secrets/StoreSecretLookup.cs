@@ -1,0 +1,44 @@
+using Latch.Core.Crypto;
+using Latch.Core.References;
+using Latch.Core.Storage;
+
+namespace Latch.Core.Secrets;
+
+/// <summary>The resolution engine's view of one workspace in the store.</summary>
+internal sealed class StoreSecretLookup : ISecretLookup
+{
+    private readonly ILatchStore _store;
+    private readonly Keyring _keyring;
+    private readonly string _workspaceId;
+
+    public StoreSecretLookup(ILatchStore store, Keyring keyring, string workspaceId)
+    {
+        _store = store;
+        _keyring = keyring;
+        _workspaceId = workspaceId;
+    }
+
+    public async ValueTask<IReadOnlyDictionary<string, SecretPolicy>> GetPoliciesAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken)
+    {
+        var records = await _store.GetSecretsAsync(_workspaceId, keys, cancellationToken);
+        return records.ToDictionary(
+            r => r.Key,
+            r => new SecretPolicy(r.Key, r.Version, r.Revoked, r.Scope, r.Envs,
+                r.ExpiresAt is { } e ? DateTimeOffset.FromUnixTimeSeconds(e) : null),
+            StringComparer.Ordinal);
+    }
+
+    public async ValueTask<IReadOnlyDictionary<string, Secrets.SecretValue>> DecryptAsync(IReadOnlyCollection<SecretPolicy> secrets, CancellationToken cancellationToken)
+    {
+        var dataKey = await _keyring.GetAsync(_workspaceId, cancellationToken);
+        var values = new Dictionary<string, SecretValue>(secrets.Count, StringComparer.Ordinal);
+        foreach (var policy in secrets)
+        {
+            var sealedValue = await _store.GetSealedValueAsync(_workspaceId, policy.Key, policy.Version, cancellationToken)
+                ?? throw new SecretIntegrityException(policy.Key);
+            values[policy.Key] = dataKey.Open(policy.Key, policy.Version, sealedValue);
+        }
+
+        return values;
+    }
+}

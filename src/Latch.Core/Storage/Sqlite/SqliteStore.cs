@@ -1,0 +1,522 @@
+using System.Data;
+using System.Data.Common;
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using Dapper;
+using Microsoft.Data.Sqlite;
+
+namespace Latch.Core.Storage.Sqlite;
+
+/// <summary>
+/// The embedded store: one SQLite file in WAL mode with <c>synchronous=FULL</c>, so a transaction is on
+/// disk before its call returns (and so before the API acknowledges it). Writes are serialised in-process;
+/// reads run concurrently on pooled connections.
+/// </summary>
+public sealed class SqliteStore : ILatchStore
+{
+    /// <summary>File name of the database inside the data directory.</summary>
+    public const string FileName = "latch.db";
+
+    private readonly string _connectionString;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+
+    private SqliteStore(string connectionString) => _connectionString = connectionString;
+
+    /// <summary>Path of the database file for a data directory.</summary>
+    public static string DatabasePath(string dataDirectory) => Path.Combine(dataDirectory, FileName);
+
+    /// <summary>Opens the store without touching its schema (use <see cref="MigrateAsync"/> after any checks).</summary>
+    public static SqliteStore Open(string dataDirectory)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = DatabasePath(dataDirectory),
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            DefaultTimeout = 30,
+        };
+        return new SqliteStore(builder.ToString());
+    }
+
+    /// <summary>Whether the schema has been created (a store exists in this file).</summary>
+    public async Task<bool> HasSchemaAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var count = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'store_meta'", cancellationToken: cancellationToken));
+        return count > 0;
+    }
+
+    /// <summary>Applies the numbered migrations (Storage/Migrations/Sqlite/V{n}__*.sql).</summary>
+    public async Task MigrateAsync(Action<string>? log, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await OpenConnectionAsync(cancellationToken);
+            var evolve = new EvolveDb.Evolve(connection, msg => log?.Invoke(msg))
+            {
+                EmbeddedResourceAssemblies = [typeof(SqliteStore).Assembly],
+                EmbeddedResourceFilters = ["Latch.Core.Storage.Migrations.Sqlite."],
+                IsEraseDisabled = true,
+                MetadataTableName = "schema_migrations",
+                EnableClusterMode = false,
+            };
+            evolve.Migrate();
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        // WAL is persistent in the file; synchronous and foreign keys are per connection.
+        await connection.ExecuteAsync(new CommandDefinition(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;",
+            cancellationToken: cancellationToken));
+        return connection;
+    }
+
+    private async Task<T> WriteAsync<T>(Func<SqliteConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken);
+            var result = await work(connection, transaction);
+            await transaction.CommitAsync(CancellationToken.None);
+            return result;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private async Task<T> ReadAsync<T>(Func<SqliteConnection, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        return await work(connection);
+    }
+
+    /// <inheritdoc />
+    public Task<byte[]?> GetMetaAsync(string name, CancellationToken cancellationToken) =>
+        ReadAsync(c => c.QuerySingleOrDefaultAsync<byte[]?>(new CommandDefinition(
+            "SELECT value FROM store_meta WHERE name = @name", new { name }, cancellationToken: cancellationToken)), cancellationToken);
+
+    /// <inheritdoc />
+    public Task SetMetaIfAbsentAsync(string name, byte[] value, CancellationToken cancellationToken) =>
+        WriteAsync((c, t) => c.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO store_meta(name, value) VALUES (@name, @value) ON CONFLICT(name) DO NOTHING",
+            new { name, value }, t, cancellationToken: cancellationToken)), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<long> CountApiKeysAsync(CancellationToken cancellationToken) =>
+        ReadAsync(c => c.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT count(*) FROM api_keys", cancellationToken: cancellationToken)), cancellationToken);
+
+    /// <inheritdoc />
+    public Task CreateWorkspaceAsync(Workspace workspace, byte[] wrappedKey, ApiKeyRecord ownerKey, byte[] ownerKeyHash, IReadOnlyList<AuditEvent> audit, CancellationToken cancellationToken) =>
+        WriteAsync(async (c, t) =>
+        {
+            await c.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO workspaces(id, name, wrapped_key, created_at) VALUES (@Id, @Name, @wrappedKey, @createdAt)",
+                new { workspace.Id, workspace.Name, wrappedKey, createdAt = Time(workspace.CreatedAt) }, t, cancellationToken: cancellationToken));
+            await InsertApiKeyAsync(c, t, ownerKey, ownerKeyHash, cancellationToken);
+            await AppendAsync(c, t, audit, cancellationToken);
+            return 0;
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<Workspace?> GetWorkspaceAsync(string id, CancellationToken cancellationToken) =>
+        ReadAsync(async c => ToWorkspace(await c.QuerySingleOrDefaultAsync<WorkspaceRow>(new CommandDefinition(
+            "SELECT id, name, created_at AS CreatedAt FROM workspaces WHERE id = @id", new { id }, cancellationToken: cancellationToken))), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<Workspace?> GetWorkspaceByNameAsync(string name, CancellationToken cancellationToken) =>
+        ReadAsync(async c => ToWorkspace(await c.QuerySingleOrDefaultAsync<WorkspaceRow>(new CommandDefinition(
+            "SELECT id, name, created_at AS CreatedAt FROM workspaces WHERE name = @name", new { name }, cancellationToken: cancellationToken))), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<(string WorkspaceId, byte[] WrappedKey)>> ListWrappedKeysAsync(CancellationToken cancellationToken) =>
+        ReadAsync(async c =>
+        {
+            var rows = await c.QueryAsync<(string, byte[])>(new CommandDefinition(
+                "SELECT id, wrapped_key FROM workspaces ORDER BY id", cancellationToken: cancellationToken));
+            return (IReadOnlyList<(string, byte[])>)rows.ToList();
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<byte[]?> GetWrappedKeyAsync(string workspaceId, CancellationToken cancellationToken) =>
+        ReadAsync(c => c.QuerySingleOrDefaultAsync<byte[]?>(new CommandDefinition(
+            "SELECT wrapped_key FROM workspaces WHERE id = @workspaceId", new { workspaceId }, cancellationToken: cancellationToken)), cancellationToken);
+
+    /// <inheritdoc />
+    public Task CreateApiKeyAsync(ApiKeyRecord key, byte[] keyHash, AuditEvent audit, CancellationToken cancellationToken) =>
+        WriteAsync(async (c, t) =>
+        {
+            await InsertApiKeyAsync(c, t, key, keyHash, cancellationToken);
+            await AppendAsync(c, t, [audit], cancellationToken);
+            return 0;
+        }, cancellationToken);
+
+    private static Task InsertApiKeyAsync(SqliteConnection c, DbTransaction t, ApiKeyRecord key, byte[] keyHash, CancellationToken cancellationToken) =>
+        c.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO api_keys(id, workspace_id, name, role, apps, envs, expires_at, key_hash, is_bootstrap, created_at)
+            VALUES (@Id, @WorkspaceId, @Name, @Role, @apps, @envs, @ExpiresAt, @keyHash, @IsBootstrap, @createdAt)
+            """,
+            new
+            {
+                key.Id, key.WorkspaceId, key.Name, key.Role, apps = Json(key.Apps), envs = Json(key.Envs), key.ExpiresAt,
+                keyHash, key.IsBootstrap, createdAt = Time(key.CreatedAt),
+            }, t, cancellationToken: cancellationToken));
+
+    /// <inheritdoc />
+    public Task<(ApiKeyRecord Key, byte[] Hash)?> FindApiKeyAsync(byte[] keyHash, CancellationToken cancellationToken) =>
+        ReadAsync(async c =>
+        {
+            var row = await c.QuerySingleOrDefaultAsync<ApiKeyRow>(new CommandDefinition(
+                ApiKeySelect + " WHERE key_hash = @keyHash AND revoked_at IS NULL", new { keyHash }, cancellationToken: cancellationToken));
+            return row is null ? ((ApiKeyRecord, byte[])?)null : (row.ToRecord(), row.KeyHash);
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(string workspaceId, CancellationToken cancellationToken) =>
+        ReadAsync(async c =>
+        {
+            var rows = await c.QueryAsync<ApiKeyRow>(new CommandDefinition(
+                ApiKeySelect + " WHERE workspace_id = @workspaceId AND revoked_at IS NULL ORDER BY created_at, id",
+                new { workspaceId }, cancellationToken: cancellationToken));
+            return (IReadOnlyList<ApiKeyRecord>)rows.Select(r => r.ToRecord()).ToList();
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<bool> RevokeApiKeyAsync(string workspaceId, string keyId, DateTimeOffset at, AuditEvent audit, CancellationToken cancellationToken) =>
+        WriteAsync(async (c, t) =>
+        {
+            var changed = await c.ExecuteAsync(new CommandDefinition(
+                "UPDATE api_keys SET revoked_at = @at WHERE workspace_id = @workspaceId AND id = @keyId AND revoked_at IS NULL",
+                new { workspaceId, keyId, at = Time(at) }, t, cancellationToken: cancellationToken));
+            if (changed == 0)
+            {
+                return false;
+            }
+
+            await AppendAsync(c, t, [audit], cancellationToken);
+            return true;
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<bool> CreateSecretAsync(string workspaceId, SecretRecord secret, byte[] sealedValue, string? createdBy, AuditEvent audit, CancellationToken cancellationToken) =>
+        WriteAsync(async (c, t) =>
+        {
+            var inserted = await c.ExecuteAsync(new CommandDefinition(
+                """
+                INSERT INTO secrets(workspace_id, secret_key, description, token_type, scope, envs, expires_at, revoked, current_version, created_at, updated_at)
+                VALUES (@workspaceId, @Key, @Description, @TokenType, @scope, @envs, @ExpiresAt, @Revoked, @Version, @createdAt, @updatedAt)
+                ON CONFLICT(workspace_id, secret_key) DO NOTHING
+                """,
+                new
+                {
+                    workspaceId, secret.Key, secret.Description, secret.TokenType, scope = Json(secret.Scope), envs = Json(secret.Envs),
+                    secret.ExpiresAt, secret.Revoked, secret.Version, createdAt = Time(secret.CreatedAt), updatedAt = Time(secret.UpdatedAt),
+                }, t, cancellationToken: cancellationToken));
+            if (inserted == 0)
+            {
+                return false;
+            }
+
+            await InsertVersionAsync(c, t, workspaceId, secret.Key, secret.Version, sealedValue, secret.UpdatedAt, createdBy, cancellationToken);
+            await AppendAsync(c, t, [audit], cancellationToken);
+            return true;
+        }, cancellationToken);
+
+    private static Task InsertVersionAsync(SqliteConnection c, DbTransaction t, string workspaceId, string key, int version, byte[] sealedValue, DateTimeOffset at, string? createdBy, CancellationToken cancellationToken) =>
+        c.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO secret_versions(workspace_id, secret_key, version, sealed_value, created_at, created_by)
+            VALUES (@workspaceId, @key, @version, @sealedValue, @at, @createdBy)
+            """,
+            new { workspaceId, key, version, sealedValue, at = Time(at), createdBy }, t, cancellationToken: cancellationToken));
+
+    /// <inheritdoc />
+    public Task<SecretRecord?> GetSecretAsync(string workspaceId, string key, CancellationToken cancellationToken) =>
+        ReadAsync(async c => (await c.QuerySingleOrDefaultAsync<SecretRow>(new CommandDefinition(
+            SecretSelect + " WHERE workspace_id = @workspaceId AND secret_key = @key", new { workspaceId, key }, cancellationToken: cancellationToken)))?.ToRecord(), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<SecretRecord>> GetSecretsAsync(string workspaceId, IReadOnlyCollection<string> keys, CancellationToken cancellationToken) =>
+        ReadAsync(async c =>
+        {
+            if (keys.Count == 0)
+            {
+                return (IReadOnlyList<SecretRecord>)[];
+            }
+
+            // json_each keeps one statement for any number of keys (no parameter-count limit).
+            var rows = await c.QueryAsync<SecretRow>(new CommandDefinition(
+                SecretSelect + " WHERE workspace_id = @workspaceId AND secret_key IN (SELECT value FROM json_each(@keys))",
+                new { workspaceId, keys = Json(keys) }, cancellationToken: cancellationToken));
+            return (IReadOnlyList<SecretRecord>)rows.Select(r => r.ToRecord()).ToList();
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<SecretRecord>> ListSecretsAsync(string workspaceId, SecretQuery query, DateTimeOffset now, CancellationToken cancellationToken) =>
+        ReadAsync(async c =>
+        {
+            var sql = new System.Text.StringBuilder(SecretSelect).Append(" WHERE workspace_id = @workspaceId");
+            var nowSeconds = now.ToUnixTimeSeconds();
+            if (query.AfterKey is not null)
+            {
+                sql.Append(" AND secret_key > @AfterKey");
+            }
+
+            if (query.App is not null)
+            {
+                sql.Append(" AND (scope = '[]' OR EXISTS (SELECT 1 FROM json_each(secrets.scope) s WHERE s.value = @App OR (length(s.value) > length(@App) + 1 AND substr(s.value, -length(@App) - 1) = ':' || @App)))");
+            }
+
+            if (query.Env is not null)
+            {
+                sql.Append(" AND (envs = '[]' OR EXISTS (SELECT 1 FROM json_each(secrets.envs) e WHERE e.value = @Env))");
+            }
+
+            switch (query.Status)
+            {
+                case SecretStatus.Revoked:
+                    sql.Append(" AND revoked = 1");
+                    break;
+                case SecretStatus.Expired:
+                    sql.Append(" AND revoked = 0 AND expires_at IS NOT NULL AND expires_at <= @nowSeconds");
+                    break;
+                case SecretStatus.Active:
+                    sql.Append(" AND revoked = 0 AND (expires_at IS NULL OR expires_at > @nowSeconds)");
+                    break;
+                default:
+                    break;
+            }
+
+            if (query.ExpiringWithinSeconds is not null)
+            {
+                sql.Append(" AND revoked = 0 AND expires_at IS NOT NULL AND expires_at > @nowSeconds AND expires_at <= @horizon");
+            }
+
+            if (query.Search is not null)
+            {
+                sql.Append(" AND (instr(lower(secret_key), lower(@Search)) > 0 OR instr(lower(coalesce(description, '')), lower(@Search)) > 0)");
+            }
+
+            sql.Append(" ORDER BY secret_key LIMIT @Limit");
+            var rows = await c.QueryAsync<SecretRow>(new CommandDefinition(sql.ToString(), new
+            {
+                workspaceId,
+                query.AfterKey,
+                App = query.App is null ? null : query.App,
+                query.Env,
+                nowSeconds,
+                horizon = query.ExpiringWithinSeconds is null ? 0 : nowSeconds + query.ExpiringWithinSeconds.Value,
+                query.Search,
+                query.Limit,
+            }, cancellationToken: cancellationToken));
+            return (IReadOnlyList<SecretRecord>)rows.Select(r => r.ToRecord()).ToList();
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<byte[]?> GetSealedValueAsync(string workspaceId, string key, int version, CancellationToken cancellationToken) =>
+        ReadAsync(c => c.QuerySingleOrDefaultAsync<byte[]?>(new CommandDefinition(
+            "SELECT sealed_value FROM secret_versions WHERE workspace_id = @workspaceId AND secret_key = @key AND version = @version",
+            new { workspaceId, key, version }, cancellationToken: cancellationToken)), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<SecretVersionInfo>> ListVersionsAsync(string workspaceId, string key, CancellationToken cancellationToken) =>
+        ReadAsync(async c =>
+        {
+            var rows = await c.QueryAsync<VersionRow>(new CommandDefinition(
+                "SELECT version, created_at AS CreatedAt, created_by AS CreatedBy FROM secret_versions WHERE workspace_id = @workspaceId AND secret_key = @key ORDER BY version DESC",
+                new { workspaceId, key }, cancellationToken: cancellationToken));
+            return (IReadOnlyList<SecretVersionInfo>)rows.Select(r => new SecretVersionInfo((int)r.Version, ParseTime(r.CreatedAt), r.CreatedBy)).ToList();
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<UpdateResult> UpdateSecretAsync(string workspaceId, SecretRecord updated, int expectedVersion, byte[]? newSealedValue, string? createdBy, AuditEvent audit, CancellationToken cancellationToken) =>
+        WriteAsync(async (c, t) =>
+        {
+            var changed = await c.ExecuteAsync(new CommandDefinition(
+                """
+                UPDATE secrets SET description = @Description, token_type = @TokenType, scope = @scope, envs = @envs,
+                    expires_at = @ExpiresAt, revoked = @Revoked, current_version = @Version, updated_at = @updatedAt
+                WHERE workspace_id = @workspaceId AND secret_key = @Key AND current_version = @expectedVersion
+                """,
+                new
+                {
+                    workspaceId, updated.Key, updated.Description, updated.TokenType, scope = Json(updated.Scope), envs = Json(updated.Envs),
+                    updated.ExpiresAt, updated.Revoked, updated.Version, updatedAt = Time(updated.UpdatedAt), expectedVersion,
+                }, t, cancellationToken: cancellationToken));
+            if (changed == 0)
+            {
+                var exists = await c.ExecuteScalarAsync<long>(new CommandDefinition(
+                    "SELECT count(*) FROM secrets WHERE workspace_id = @workspaceId AND secret_key = @Key",
+                    new { workspaceId, updated.Key }, t, cancellationToken: cancellationToken));
+                return exists == 0 ? UpdateResult.NotFound : UpdateResult.VersionConflict;
+            }
+
+            if (newSealedValue is not null)
+            {
+                await InsertVersionAsync(c, t, workspaceId, updated.Key, updated.Version, newSealedValue, updated.UpdatedAt, createdBy, cancellationToken);
+            }
+
+            await AppendAsync(c, t, [audit], cancellationToken);
+            return UpdateResult.Updated;
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<bool> DeleteSecretAsync(string workspaceId, string key, AuditEvent audit, CancellationToken cancellationToken) =>
+        WriteAsync(async (c, t) =>
+        {
+            var deleted = await c.ExecuteAsync(new CommandDefinition(
+                "DELETE FROM secrets WHERE workspace_id = @workspaceId AND secret_key = @key",
+                new { workspaceId, key }, t, cancellationToken: cancellationToken));
+            if (deleted == 0)
+            {
+                return false;
+            }
+
+            await AppendAsync(c, t, [audit], cancellationToken);
+            return true;
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task AppendAuditAsync(IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken) =>
+        WriteAsync(async (c, t) =>
+        {
+            await AppendAsync(c, t, events, cancellationToken);
+            foreach (var used in events.Where(e => e.Action == "secret.resolved" && e.SecretKey is not null)
+                         .GroupBy(e => (e.WorkspaceId, e.SecretKey)))
+            {
+                await c.ExecuteAsync(new CommandDefinition(
+                    "UPDATE secrets SET last_used_at = @at WHERE workspace_id = @ws AND secret_key = @key",
+                    new { at = Time(used.Max(e => e.At)), ws = used.Key.WorkspaceId, key = used.Key.SecretKey }, t, cancellationToken: cancellationToken));
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    private static async Task AppendAsync(SqliteConnection c, DbTransaction t, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    {
+        var lastHashes = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var e in events)
+        {
+            if (!lastHashes.TryGetValue(e.WorkspaceId, out var previous))
+            {
+                previous = await c.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
+                    "SELECT hash FROM audit_events WHERE workspace_id = @WorkspaceId ORDER BY seq DESC LIMIT 1",
+                    new { e.WorkspaceId }, t, cancellationToken: cancellationToken)) ?? AuditChain.Genesis;
+            }
+
+            var linked = AuditChain.Link(e, previous);
+            await c.ExecuteAsync(new CommandDefinition(
+                """
+                INSERT INTO audit_events(id, workspace_id, at, action, actor_key_id, actor_name, request_id, client, secret_key, version,
+                    product, app, env, context, path, code, detail, prev_hash, hash)
+                VALUES (@Id, @WorkspaceId, @at, @Action, @ActorKeyId, @ActorName, @RequestId, @Client, @SecretKey, @Version,
+                    @Product, @App, @Env, @Context, @Path, @Code, @Detail, @PrevHash, @Hash)
+                """,
+                new
+                {
+                    linked.Id, linked.WorkspaceId, at = Time(linked.At), linked.Action, linked.ActorKeyId, linked.ActorName, linked.RequestId,
+                    linked.Client, linked.SecretKey, linked.Version, linked.Product, linked.App, linked.Env, linked.Context, linked.Path,
+                    linked.Code, linked.Detail, linked.PrevHash, linked.Hash,
+                }, t, cancellationToken: cancellationToken));
+            lastHashes[e.WorkspaceId] = linked.Hash;
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        _writeLock.Dispose();
+        SqliteConnection.ClearAllPools();
+        return ValueTask.CompletedTask;
+    }
+
+    private const string SecretSelect =
+        "SELECT secret_key AS SecretKey, description, token_type AS TokenType, scope, envs, expires_at AS ExpiresAt, revoked, current_version AS CurrentVersion, created_at AS CreatedAt, updated_at AS UpdatedAt, last_used_at AS LastUsedAt FROM secrets";
+
+    private const string ApiKeySelect =
+        "SELECT id, workspace_id AS WorkspaceId, name, role, apps, envs, expires_at AS ExpiresAt, is_bootstrap AS IsBootstrap, created_at AS CreatedAt, key_hash AS KeyHash FROM api_keys";
+
+    internal static string Json(IEnumerable<string> values) => JsonSerializer.Serialize(values, StoreJson.Default.IEnumerableString);
+
+    internal static IReadOnlyList<string> FromJson(string json) => JsonSerializer.Deserialize(json, StoreJson.Default.StringArray) ?? [];
+
+    internal static string Time(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
+    internal static DateTimeOffset ParseTime(string value) => DateTimeOffset.Parse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+
+    private static Workspace? ToWorkspace(WorkspaceRow? row) => row is null ? null : new Workspace(row.Id, row.Name, ParseTime(row.CreatedAt));
+
+#pragma warning disable CA1812 // Instantiated by Dapper.
+    private sealed class WorkspaceRow
+    {
+        public string Id { get; set; } = "";
+        public string Name { get; set; } = "";
+        public string CreatedAt { get; set; } = "";
+    }
+
+    private sealed class VersionRow
+    {
+        public long Version { get; set; }
+        public string CreatedAt { get; set; } = "";
+        public string? CreatedBy { get; set; }
+    }
+
+    private sealed class ApiKeyRow
+    {
+        public string Id { get; set; } = "";
+        public string WorkspaceId { get; set; } = "";
+        public string Name { get; set; } = "";
+        public string Role { get; set; } = "";
+        public string Apps { get; set; } = "[]";
+        public string Envs { get; set; } = "[]";
+        public long? ExpiresAt { get; set; }
+        public long IsBootstrap { get; set; }
+        public string CreatedAt { get; set; } = "";
+        public byte[] KeyHash { get; set; } = [];
+
+        public ApiKeyRecord ToRecord() =>
+            new(Id, WorkspaceId, Name, Role, FromJson(Apps), FromJson(Envs), ExpiresAt, IsBootstrap != 0, ParseTime(CreatedAt));
+    }
+
+    private sealed class SecretRow
+    {
+        public string SecretKey { get; set; } = "";
+        public string? Description { get; set; }
+        public string? TokenType { get; set; }
+        public string Scope { get; set; } = "[]";
+        public string Envs { get; set; } = "[]";
+        public long? ExpiresAt { get; set; }
+        public long Revoked { get; set; }
+        public long CurrentVersion { get; set; }
+        public string CreatedAt { get; set; } = "";
+        public string UpdatedAt { get; set; } = "";
+        public string? LastUsedAt { get; set; }
+
+        public SecretRecord ToRecord() =>
+            new(SecretKey, Description, TokenType, FromJson(Scope), FromJson(Envs), ExpiresAt, Revoked != 0, (int)CurrentVersion,
+                ParseTime(CreatedAt), ParseTime(UpdatedAt), LastUsedAt is null ? null : ParseTime(LastUsedAt));
+    }
+#pragma warning restore CA1812
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(IEnumerable<string>))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(string[]))]
+internal sealed partial class StoreJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,0 +1,104 @@
+namespace Latch.Core.Storage;
+
+/// <summary>A tenant.</summary>
+public sealed record Workspace(string Id, string Name, DateTimeOffset CreatedAt);
+
+/// <summary>An API key's metadata (the key itself is only ever stored as a hash).</summary>
+public sealed record ApiKeyRecord(
+    string Id,
+    string WorkspaceId,
+    string Name,
+    string Role,
+    IReadOnlyList<string> Apps,
+    IReadOnlyList<string> Envs,
+    long? ExpiresAt,
+    bool IsBootstrap,
+    DateTimeOffset CreatedAt);
+
+/// <summary>A secret's metadata; never its value.</summary>
+public sealed record SecretRecord(
+    string Key,
+    string? Description,
+    string? TokenType,
+    IReadOnlyList<string> Scope,
+    IReadOnlyList<string> Envs,
+    long? ExpiresAt,
+    bool Revoked,
+    int Version,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset? LastUsedAt);
+
+/// <summary>One stored version of a secret (no value).</summary>
+public sealed record SecretVersionInfo(int Version, DateTimeOffset CreatedAt, string? CreatedBy);
+
+/// <summary>Status filter values.</summary>
+public enum SecretStatus
+{
+    /// <summary>Not revoked and not expired.</summary>
+    Active,
+    /// <summary>Past its expiry.</summary>
+    Expired,
+    /// <summary>Revoked.</summary>
+    Revoked,
+}
+
+/// <summary>A page request over a workspace's secrets, ordered by key.</summary>
+public sealed record SecretQuery(
+    string? App = null,
+    string? Env = null,
+    SecretStatus? Status = null,
+    long? ExpiringWithinSeconds = null,
+    string? AfterKey = null,
+    int Limit = 100,
+    string? Search = null);
+
+/// <summary>An audit record. Never carries a value.</summary>
+public sealed record AuditEvent
+{
+    /// <summary>Unique id.</summary>
+    public required string Id { get; init; }
+    /// <summary>Workspace.</summary>
+    public required string WorkspaceId { get; init; }
+    /// <summary>When.</summary>
+    public required DateTimeOffset At { get; init; }
+    /// <summary>e.g. <c>secret.created</c>.</summary>
+    public required string Action { get; init; }
+    /// <summary>API key id of the actor.</summary>
+    public string? ActorKeyId { get; init; }
+    /// <summary>API key name of the actor.</summary>
+    public string? ActorName { get; init; }
+    /// <summary>Request id.</summary>
+    public string? RequestId { get; init; }
+    /// <summary>Client address.</summary>
+    public string? Client { get; init; }
+    /// <summary>Secret key, when about one.</summary>
+    public string? SecretKey { get; init; }
+    /// <summary>Secret version.</summary>
+    public int? Version { get; init; }
+    /// <summary>Product tag.</summary>
+    public string? Product { get; init; }
+    /// <summary>App access tag.</summary>
+    public string? App { get; init; }
+    /// <summary>Environment slug.</summary>
+    public string? Env { get; init; }
+    /// <summary>Context such as <c>resolve</c>, <c>check</c>, <c>action:app.event</c>.</summary>
+    public string? Context { get; init; }
+    /// <summary>JSON path of the reference.</summary>
+    public string? Path { get; init; }
+    /// <summary>Denial code.</summary>
+    public string? Code { get; init; }
+    /// <summary>Free text without values (e.g. the changed fields).</summary>
+    public string? Detail { get; init; }
+    /// <summary>Previous event's hash in this workspace's chain (set by the store).</summary>
+    public string PrevHash { get; init; } = "";
+    /// <summary>This event's hash (set by the store).</summary>
+    public string Hash { get; init; } = "";
+}
+
+/// <summary>Who acted and from where; attached to audit events.</summary>
+public sealed record Actor(string? KeyId, string? Name, string? RequestId, string? Client)
+{
+    /// <summary>The server itself (bootstrap, migrations).</summary>
+    public static Actor System { get; } = new(null, "system", null, null);
+}

@@ -1,0 +1,257 @@
+using System.Text;
+using System.Text.Json;
+using Latch.Core;
+using Latch.Core.Secrets;
+
+namespace Latch.Server.Http;
+
+/// <summary>
+/// Reads the fields of a JSON object with per-field error messages, so one bad request lists every
+/// problem. Unknown fields are errors too: a typo must not be silently ignored.
+/// </summary>
+internal sealed class FieldReader
+{
+    private readonly JsonElement _object;
+    private readonly Dictionary<string, List<string>> _errors = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _known = new(StringComparer.Ordinal);
+
+    public FieldReader(JsonElement obj) => _object = obj;
+
+    public bool Has(string name)
+    {
+        _known.Add(name);
+        return _object.TryGetProperty(name, out _);
+    }
+
+    public void Fail(string field, string message)
+    {
+        if (!_errors.TryGetValue(field, out var list))
+        {
+            _errors[field] = list = [];
+        }
+
+        list.Add(message);
+    }
+
+    public LatchError? Error
+    {
+        get
+        {
+            foreach (var property in _object.EnumerateObject())
+            {
+                if (!_known.Contains(property.Name))
+                {
+                    Fail(Printable(property.Name), "is not a known field");
+                }
+            }
+
+            return _errors.Count == 0 ? null : LatchError.Invalid(_errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal));
+        }
+    }
+
+    /// <summary>Absent → unset; null → set to null; string → set.</summary>
+    public Optional<string?> OptionalString(string name, int maxLength, bool allowNull = true)
+    {
+        _known.Add(name);
+        if (!_object.TryGetProperty(name, out var element))
+        {
+            return default;
+        }
+
+        if (element.ValueKind == JsonValueKind.Null && allowNull)
+        {
+            return Optional<string?>.Of(null);
+        }
+
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            Fail(name, allowNull ? "must be a string or null" : "must be a string");
+            return default;
+        }
+
+        var value = element.GetString()!;
+        if (value.Length > maxLength)
+        {
+            Fail(name, $"must be at most {maxLength} characters");
+            return default;
+        }
+
+        if (value.Any(char.IsControl))
+        {
+            Fail(name, "must not contain control characters");
+            return default;
+        }
+
+        return Optional<string?>.Of(value);
+    }
+
+    public string? RequiredString(string name, int maxLength)
+    {
+        var value = OptionalString(name, maxLength, allowNull: false);
+        if (!value.IsSet && !_errors.ContainsKey(name))
+        {
+            Fail(name, "is required");
+        }
+
+        return value.Value;
+    }
+
+    /// <summary>A secret value: a non-empty string up to the size limit. Error messages never echo it.</summary>
+    public Optional<SecretValue> Value(string name, int maxBytes)
+    {
+        _known.Add(name);
+        if (!_object.TryGetProperty(name, out var element))
+        {
+            return default;
+        }
+
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            Fail(name, "must be a string");
+            return default;
+        }
+
+        var text = element.GetString()!;
+        if (text.Length == 0)
+        {
+            Fail(name, "must not be empty");
+            return default;
+        }
+
+        if (Encoding.UTF8.GetByteCount(text) > maxBytes)
+        {
+            Fail(name, $"must be at most {maxBytes} bytes");
+            return default;
+        }
+
+        return Optional<SecretValue>.Of(new SecretValue(text));
+    }
+
+    public Optional<IReadOnlyList<string>> StringArray(string name, Func<string, bool> isValid, string itemRule, int maxItems = 100)
+    {
+        _known.Add(name);
+        if (!_object.TryGetProperty(name, out var element))
+        {
+            return default;
+        }
+
+        if (element.ValueKind == JsonValueKind.Null)
+        {
+            return Optional<IReadOnlyList<string>>.Of([]);
+        }
+
+        if (element.ValueKind != JsonValueKind.Array)
+        {
+            Fail(name, "must be an array of strings");
+            return default;
+        }
+
+        if (element.GetArrayLength() > maxItems)
+        {
+            Fail(name, $"must have at most {maxItems} items");
+            return default;
+        }
+
+        var items = new List<string>();
+        var index = 0;
+        var ok = true;
+        foreach (var item in element.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+            {
+                Fail($"{name}[{index}]", "must be a string");
+                ok = false;
+            }
+            else if (!isValid(item.GetString()!))
+            {
+                Fail($"{name}[{index}]", itemRule);
+                ok = false;
+            }
+            else if (!items.Contains(item.GetString()!, StringComparer.Ordinal))
+            {
+                items.Add(item.GetString()!);
+            }
+
+            index++;
+        }
+
+        return ok ? Optional<IReadOnlyList<string>>.Of(items) : default;
+    }
+
+    public Optional<long?> UnixSeconds(string name)
+    {
+        _known.Add(name);
+        if (!_object.TryGetProperty(name, out var element))
+        {
+            return default;
+        }
+
+        if (element.ValueKind == JsonValueKind.Null)
+        {
+            return Optional<long?>.Of(null);
+        }
+
+        // 253402300799 = 9999-12-31T23:59:59Z, the largest instant .NET represents.
+        if (element.ValueKind != JsonValueKind.Number || !element.TryGetInt64(out var seconds) || seconds < 0 || seconds > 253402300799)
+        {
+            Fail(name, "must be Unix seconds (an integer) or null");
+            return default;
+        }
+
+        return Optional<long?>.Of(seconds);
+    }
+
+    public Optional<bool> Bool(string name)
+    {
+        _known.Add(name);
+        if (!_object.TryGetProperty(name, out var element))
+        {
+            return default;
+        }
+
+        if (element.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            Fail(name, "must be true or false");
+            return default;
+        }
+
+        return Optional<bool>.Of(element.GetBoolean());
+    }
+
+    public int? RequiredInt(string name, int min, int max)
+    {
+        _known.Add(name);
+        if (!_object.TryGetProperty(name, out var element))
+        {
+            Fail(name, "is required");
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.Number || !element.TryGetInt32(out var value) || value < min || value > max)
+        {
+            Fail(name, $"must be an integer from {min} to {max}");
+            return null;
+        }
+
+        return value;
+    }
+
+    public JsonElement? RequiredAny(string name)
+    {
+        _known.Add(name);
+        if (!_object.TryGetProperty(name, out var element))
+        {
+            Fail(name, "is required");
+            return null;
+        }
+
+        return element;
+    }
+
+    /// <summary>Field names come from the client: keep them printable and short in messages.</summary>
+    private static string Printable(string name)
+    {
+        var cleaned = new string(name.Where(c => !char.IsControl(c)).Take(64).ToArray());
+        return cleaned.Length == 0 ? "(unnamed)" : cleaned;
+    }
+}

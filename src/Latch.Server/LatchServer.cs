@@ -1,0 +1,298 @@
+using System.Text.Json;
+using Latch.Core.Access;
+using Latch.Core.Crypto;
+using Latch.Core.References;
+using Latch.Core.Secrets;
+using Latch.Core.Storage;
+using Latch.Core.Storage.Sqlite;
+using Latch.Server.Access;
+using Latch.Server.Http;
+using Latch.Server.Secrets;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace Latch.Server;
+
+/// <summary>Starts the Latch HTTP server.</summary>
+public static class LatchServer
+{
+    /// <summary>Exit code when the master key is missing, malformed or does not open the store.</summary>
+    public const int MasterKeyExitCode = 3;
+
+    /// <summary>Exit code for other start-up failures.</summary>
+    public const int StartupFailedExitCode = 2;
+
+    /// <summary>Runs until cancelled; returns the process exit code (non-zero when start-up fails, e.g. a wrong master key).</summary>
+    public static async Task<int> RunAsync(ServeOptions options, TextWriter console, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(console);
+        WebApplication app;
+        try
+        {
+            app = await BuildAsync(options, console, cancellationToken);
+        }
+        catch (StartupException e)
+        {
+            await console.WriteLineAsync($"Error: {e.Message}");
+            return e.ExitCode;
+        }
+
+        await using (app)
+        {
+            await app.StartAsync(cancellationToken);
+            var url = ListeningAddress(app);
+            await console.WriteLineAsync($"Latch is listening on {url}");
+            await console.WriteLineAsync($"  Workbench: {url}/   API: {url}/v1   OpenAPI: {url}/openapi/v1.json");
+            await console.WriteLineAsync(app.Services.GetRequiredService<StartupNotes>().KeyHint);
+            await console.WriteLineAsync("Press Ctrl+C to stop.");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                // Normal shutdown.
+            }
+
+            await app.StopAsync(CancellationToken.None);
+        }
+
+        return 0;
+    }
+
+    /// <summary>Starts a server in-process (tests, tools) and returns once it listens.</summary>
+    public static async Task<RunningLatch> StartAsync(ServeOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var app = await BuildAsync(options, TextWriter.Null, cancellationToken);
+        await app.StartAsync(cancellationToken);
+        return new RunningLatch(new Uri(ListeningAddress(app) + "/"), async () =>
+        {
+            await app.StopAsync(CancellationToken.None);
+            await app.DisposeAsync();
+        });
+    }
+
+    private static string ListeningAddress(WebApplication app)
+    {
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
+        return (addresses?.FirstOrDefault() ?? app.Urls.First()).TrimEnd('/');
+    }
+
+    private static async Task<WebApplication> BuildAsync(ServeOptions options, TextWriter console, CancellationToken cancellationToken)
+    {
+        var time = options.TimeProvider ?? TimeProvider.System;
+        var dataDirectory = Path.GetFullPath(options.DataDirectory);
+        var storeExists = File.Exists(SqliteStore.DatabasePath(dataDirectory));
+        var store = SqliteStore.Open(dataDirectory);
+        LoadedMasterKey master;
+        Keyring keyring;
+        var notes = new StartupNotes();
+        try
+        {
+            storeExists = storeExists && await store.HasSchemaAsync(cancellationToken);
+            try
+            {
+                master = MasterKeySource.Load(options.MasterKey, options.MasterKeyFile, dataDirectory, storeExists);
+            }
+            catch (MasterKeyFormatException e)
+            {
+                throw new StartupException($"master key: {e.Message}", MasterKeyExitCode);
+            }
+
+            if (master.Generated)
+            {
+                await console.WriteLineAsync(
+                    $"Warning: generated a new master key at {master.Source} (mode 0600). Back it up: without it nothing in {dataDirectory} can be decrypted. " +
+                    "In production pass LATCH_MASTER_KEY or --master-key-file instead.");
+            }
+
+            keyring = new Keyring(master.Key, store);
+            try
+            {
+                // Before any migration or write: a wrong key must change nothing.
+                if (storeExists)
+                {
+                    await keyring.VerifyAsync(cancellationToken);
+                }
+            }
+            catch (MasterKeyMismatchException)
+            {
+                throw new StartupException(
+                    $"the master key from {master.Source} does not open the store in {dataDirectory}. " +
+                    "Refusing to start; nothing was changed. Use the master key this data directory was created with.", MasterKeyExitCode);
+            }
+
+            await store.MigrateAsync(null, cancellationToken);
+            await keyring.InitializeAsync(cancellationToken);
+            var access = new AccessService(store, keyring, time);
+            try
+            {
+                if (await access.BootstrapAsync(options.BootstrapKey, cancellationToken))
+                {
+                    notes.KeyHint = "Created workspace 'default' with an owner key equal to LATCH_BOOTSTRAP_KEY: use it as 'Authorization: Bearer <key>' (or LATCH_API_KEY for the CLI).";
+                }
+                else if (await store.CountApiKeysAsync(cancellationToken) == 0)
+                {
+                    notes.KeyHint = "No API keys yet: restart with LATCH_BOOTSTRAP_KEY set to a random value of 32+ characters to create workspace 'default' and its owner key.";
+                }
+                else
+                {
+                    notes.KeyHint = "Use an existing API key as 'Authorization: Bearer <key>' (owners create more with POST /v1/keys).";
+                }
+            }
+            catch (BootstrapException e)
+            {
+                throw new StartupException(e.Message, StartupFailedExitCode);
+            }
+        }
+        catch
+        {
+            await store.DisposeAsync();
+            throw;
+        }
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = typeof(LatchServer).Assembly.GetName().Name });
+        builder.WebHost.UseUrls(options.Urls);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+        });
+        builder.Logging.ClearProviders();
+        if (options.ConfigureLogging is { } configureLogging)
+        {
+            configureLogging(builder.Logging);
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.Logging.AddFilter("Latch", LogLevel.Information);
+        }
+
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.DictionaryKeyPolicy = null;
+        });
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(notes);
+        builder.Services.AddSingleton(time);
+        builder.Services.AddSingleton<ILatchStore>(store);
+        builder.Services.AddSingleton(keyring);
+        builder.Services.AddSingleton(new JsonBody.Limits(options.MaxRequestBodyBytes));
+        builder.Services.AddSingleton<AccessService>();
+        builder.Services.AddSingleton<SecretService>();
+        builder.Services.AddSingleton(new ResolutionEngine(time));
+        builder.Services.AddSingleton<ResolutionService>();
+
+        var app = builder.Build();
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = _ => StatusCodes.Status500InternalServerError,
+            ExceptionHandler = async context =>
+            {
+                var feature = context.Features.Get<IExceptionHandlerFeature>();
+                var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Latch.Server");
+                // The type and request id only: exception messages are not trusted to be free of request content.
+                Log.UnhandledException(logger, feature?.Error.GetType().FullName ?? "unknown", context.TraceIdentifier);
+                var result = feature?.Error is BadHttpRequestException bad
+                    ? Problems.Of(bad.StatusCode, bad.StatusCode == 413 ? "payload_too_large" : "bad_request", "The request could not be read")
+                    : Problems.Of(500, "internal_error", $"An unexpected error occurred (request id {context.TraceIdentifier})");
+                await result.ExecuteAsync(context);
+            },
+        });
+        app.UseStatusCodePages(async status =>
+        {
+            var context = status.HttpContext;
+            if (context.Response.HasStarted || context.Response.ContentLength > 0 || context.Request.Method == HttpMethods.Head)
+            {
+                return;
+            }
+
+            var code = context.Response.StatusCode switch
+            {
+                404 => "route_not_found",
+                405 => "method_not_allowed",
+                _ => "http_" + context.Response.StatusCode,
+            };
+            await Problems.Of(context.Response.StatusCode, code, $"No route answers {context.Request.Method} {context.Request.Path}").ExecuteAsync(context);
+        });
+        app.Use((context, next) =>
+        {
+            var headers = context.Response.Headers;
+            headers.XContentTypeOptions = "nosniff";
+            headers["Referrer-Policy"] = "no-referrer";
+            headers.XFrameOptions = "DENY";
+            headers["X-Request-Id"] = context.TraceIdentifier;
+            return next(context);
+        });
+        app.UseBodyLimit(options.MaxRequestBodyBytes);
+
+        app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).ExcludeFromDescription();
+        app.MapGet("/readyz", async (ILatchStore s, CancellationToken ct) =>
+        {
+            try
+            {
+                await s.CountApiKeysAsync(ct);
+                return Results.Ok(new { status = "ready" });
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                return Problems.Of(503, "not_ready", "The data store is not reachable");
+            }
+        }).ExcludeFromDescription();
+        app.MapOpenApi();
+
+        var v1 = app.MapGroup("/v1").RequireApiKey();
+        v1.MapAccess();
+        v1.MapSecrets();
+        app.Lifetime.ApplicationStopped.Register(() =>
+        {
+            keyring.Dispose();
+            master.Key.Dispose();
+        });
+        return app;
+    }
+
+    private sealed class StartupException : Exception
+    {
+        public StartupException(string message, int exitCode) : base(message) => ExitCode = exitCode;
+
+        public int ExitCode { get; }
+    }
+}
+
+internal sealed class StartupNotes
+{
+    public string KeyHint { get; set; } = "";
+}
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Error, Message = "Unhandled {ExceptionType} while serving request {RequestId}")]
+    public static partial void UnhandledException(ILogger logger, string exceptionType, string requestId);
+}
+
+/// <summary>A server started in-process.</summary>
+public sealed class RunningLatch : IAsyncDisposable
+{
+    private readonly Func<ValueTask> _stop;
+
+    internal RunningLatch(Uri baseAddress, Func<ValueTask> stop)
+    {
+        BaseAddress = baseAddress;
+        _stop = stop;
+    }
+
+    /// <summary>Where it listens, e.g. <c>http://127.0.0.1:41234/</c>.</summary>
+    public Uri BaseAddress { get; }
+
+    /// <summary>Stops the server.</summary>
+    public ValueTask DisposeAsync() => _stop();
+}

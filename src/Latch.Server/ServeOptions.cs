@@ -1,0 +1,32 @@
+namespace Latch.Server;
+
+/// <summary>Everything <c>latch serve</c> can be told. Environment variables are read by the CLI, not here.</summary>
+public sealed record ServeOptions
+{
+    /// <summary>Listen addresses, e.g. <c>http://127.0.0.1:5080</c>. Port 0 picks a free port.</summary>
+    public string Urls { get; init; } = "http://127.0.0.1:5080";
+
+    /// <summary>Data directory holding <c>latch.db</c> (and a generated <c>master.key</c> if none was given).</summary>
+    public string DataDirectory { get; init; } = "./latch-data";
+
+    /// <summary>Base64 of 32 bytes (<c>LATCH_MASTER_KEY</c>).</summary>
+    public string? MasterKey { get; init; }
+
+    /// <summary>Path of a file holding the master key (base64 of 32 bytes).</summary>
+    public string? MasterKeyFile { get; init; }
+
+    /// <summary>Bootstrap owner key (<c>LATCH_BOOTSTRAP_KEY</c>, 32+ characters) used when the store has no keys.</summary>
+    public string? BootstrapKey { get; init; }
+
+    /// <summary>Largest accepted request body in bytes (413 above).</summary>
+    public long MaxRequestBodyBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>Whether <c>?reveal=true</c> is allowed at all.</summary>
+    public bool RevealEnabled { get; init; } = true;
+
+    /// <summary>Clock (tests pass a fake one). Defaults to the system clock.</summary>
+    public TimeProvider? TimeProvider { get; init; }
+
+    /// <summary>Replaces the default console logging (tests capture every line here).</summary>
+    public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
+}
