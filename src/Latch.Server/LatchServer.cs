@@ -44,7 +44,7 @@ public static class LatchServer
             await app.StartAsync(cancellationToken);
             var url = ListeningAddress(app);
             await console.WriteLineAsync($"Latch is listening on {url}");
-            await console.WriteLineAsync($"  Workbench: {url}/   API: {url}/v1   OpenAPI: {url}/openapi/v1.json");
+            await console.WriteLineAsync($"  API: {url}/v1   OpenAPI: {url}/openapi/v1.json   Health: {url}/healthz");
             await console.WriteLineAsync(app.Services.GetRequiredService<StartupNotes>().KeyHint);
             await console.WriteLineAsync("Press Ctrl+C to stop.");
             try
