@@ -179,7 +179,12 @@ public static class LatchServer
             o.SerializerOptions.DictionaryKeyPolicy = null;
         });
         builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Latch API";
+            document.Info.Description = "Secrets referenced as $Token{KEY}, resolved at the moment of use. Authenticate with 'Authorization: Bearer <api key>'.";
+            return Task.CompletedTask;
+        }));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(notes);
         builder.Services.AddSingleton(time);

@@ -10,12 +10,12 @@ internal static class AccessApi
 {
     public static void MapAccess(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/workspace", GetWorkspaceAsync).RequireRole(Authentication.Anyone);
-        v1.MapPost("/workspaces", CreateWorkspaceAsync).RequireRole(Roles.Owner);
-        var keys = v1.MapGroup("/keys").RequireRole(Roles.Owner);
-        keys.MapPost("", CreateKeyAsync);
-        keys.MapGet("", ListKeysAsync);
-        keys.MapDelete("/{id}", RevokeKeyAsync);
+        v1.MapGet("/workspace", GetWorkspaceAsync).WithTags("Access").Produces<WorkspaceResponse>().RequireRole(Authentication.Anyone);
+        v1.MapPost("/workspaces", CreateWorkspaceAsync).WithTags("Access").Accepts<CreateWorkspaceRequest>("application/json").Produces<CreatedWorkspaceResponse>(201).ProducesProblem(403).ProducesProblem(409).RequireRole(Roles.Owner);
+        var keys = v1.MapGroup("/keys").WithTags("Access").RequireRole(Roles.Owner);
+        keys.MapPost("", CreateKeyAsync).Accepts<CreateKeyRequest>("application/json").Produces<ApiKeyResponse>(201).ProducesProblem(400);
+        keys.MapGet("", ListKeysAsync).Produces<ListResponse<ApiKeyResponse>>();
+        keys.MapDelete("/{id}", RevokeKeyAsync).Produces(204).ProducesProblem(404);
     }
 
     private static async Task<IResult> GetWorkspaceAsync(HttpContext context, AccessService access)
