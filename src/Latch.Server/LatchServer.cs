@@ -47,16 +47,8 @@ public static class LatchServer
             await console.WriteLineAsync($"  API: {url}/v1   OpenAPI: {url}/openapi/v1.json   Health: {url}/healthz");
             await console.WriteLineAsync(app.Services.GetRequiredService<StartupNotes>().KeyHint);
             await console.WriteLineAsync("Press Ctrl+C to stop.");
-            try
-            {
-                await Task.Delay(Timeout.Infinite, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                // Normal shutdown.
-            }
-
-            await app.StopAsync(CancellationToken.None);
+            // Ends on cancellation or when the host is asked to stop (SIGTERM, SIGINT).
+            await app.WaitForShutdownAsync(cancellationToken);
         }
 
         return 0;
@@ -85,46 +77,12 @@ public static class LatchServer
     {
         var time = options.TimeProvider ?? TimeProvider.System;
         var dataDirectory = Path.GetFullPath(options.DataDirectory);
-        var storeExists = File.Exists(SqliteStore.DatabasePath(dataDirectory));
-        var store = SqliteStore.Open(dataDirectory);
-        LoadedMasterKey master;
-        Keyring keyring;
         var notes = new StartupNotes();
+        var master = await LoadAndVerifyMasterKeyAsync(options, dataDirectory, console, cancellationToken);
+        var store = SqliteStore.Open(dataDirectory);
+        var keyring = new Keyring(master.Key, store);
         try
         {
-            storeExists = storeExists && await store.HasSchemaAsync(cancellationToken);
-            try
-            {
-                master = MasterKeySource.Load(options.MasterKey, options.MasterKeyFile, dataDirectory, storeExists);
-            }
-            catch (MasterKeyFormatException e)
-            {
-                throw new StartupException($"master key: {e.Message}", MasterKeyExitCode);
-            }
-
-            if (master.Generated)
-            {
-                await console.WriteLineAsync(
-                    $"Warning: generated a new master key at {master.Source} (mode 0600). Back it up: without it nothing in {dataDirectory} can be decrypted. " +
-                    "In production pass LATCH_MASTER_KEY or --master-key-file instead.");
-            }
-
-            keyring = new Keyring(master.Key, store);
-            try
-            {
-                // Before any migration or write: a wrong key must change nothing.
-                if (storeExists)
-                {
-                    await keyring.VerifyAsync(cancellationToken);
-                }
-            }
-            catch (MasterKeyMismatchException)
-            {
-                throw new StartupException(
-                    $"the master key from {master.Source} does not open the store in {dataDirectory}. " +
-                    "Refusing to start; nothing was changed. Use the master key this data directory was created with.", MasterKeyExitCode);
-            }
-
             await store.MigrateAsync(null, cancellationToken);
             await keyring.InitializeAsync(cancellationToken);
             var access = new AccessService(store, keyring, time);
@@ -150,6 +108,8 @@ public static class LatchServer
         }
         catch
         {
+            keyring.Dispose();
+            master.Key.Dispose();
             await store.DisposeAsync();
             throw;
         }
@@ -261,8 +221,69 @@ public static class LatchServer
         {
             keyring.Dispose();
             master.Key.Dispose();
+            store.DisposeAsync().AsTask().GetAwaiter().GetResult();
         });
         return app;
+    }
+
+    /// <summary>
+    /// Finds the master key and, for an existing store, proves it opens the store — through a read-only
+    /// connection, before any migration or write, so a refusal to start changes nothing on disk.
+    /// </summary>
+    private static async Task<LoadedMasterKey> LoadAndVerifyMasterKeyAsync(ServeOptions options, string dataDirectory, TextWriter console, CancellationToken cancellationToken)
+    {
+        var storeExists = false;
+        SqliteStore? readOnly = null;
+        try
+        {
+            if (File.Exists(SqliteStore.DatabasePath(dataDirectory)))
+            {
+                readOnly = SqliteStore.OpenForInspection(dataDirectory);
+                storeExists = await readOnly.HasSchemaAsync(cancellationToken);
+            }
+
+            LoadedMasterKey master;
+            try
+            {
+                master = MasterKeySource.Load(options.MasterKey, options.MasterKeyFile, dataDirectory, storeExists);
+            }
+            catch (MasterKeyFormatException e)
+            {
+                throw new StartupException($"master key: {e.Message}", MasterKeyExitCode);
+            }
+
+            if (master.Generated)
+            {
+                await console.WriteLineAsync(
+                    $"Warning: generated a new master key at {master.Source} (mode 0600). Back it up: without it nothing in {dataDirectory} can be decrypted. " +
+                    "In production pass LATCH_MASTER_KEY or --master-key-file instead.");
+            }
+
+            if (storeExists)
+            {
+                using var check = new Keyring(master.Key, readOnly!);
+                try
+                {
+                    await check.VerifyAsync(cancellationToken);
+                }
+                catch (MasterKeyMismatchException)
+                {
+                    master.Key.Dispose();
+                    throw new StartupException(
+                        $"the master key from {master.Source} does not open the store in {dataDirectory}. " +
+                        "Refusing to start; nothing was changed. Use the master key this data directory was created with.", MasterKeyExitCode);
+                }
+            }
+
+            return master;
+        }
+        finally
+        {
+            if (readOnly is not null)
+            {
+                await readOnly.DisposeAsync();
+            }
+        }
     }
 
     private sealed class StartupException : Exception

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Latch.Server;
 
 namespace Latch.Cli.Serve;
@@ -23,7 +24,7 @@ internal static class ServeCommand
         {
             urls, data, masterKeyFile, disableReveal,
         };
-        command.SetAction((parse, cancellationToken) =>
+        command.SetAction(async (parse, cancellationToken) =>
         {
             var options = BuildOptions(
                 env,
@@ -31,7 +32,20 @@ internal static class ServeCommand
                 parse.GetValue(data),
                 parse.GetValue(masterKeyFile),
                 parse.GetValue(disableReveal));
-            return env.RunServer(options, env.Out, cancellationToken);
+
+            // The web host's own console lifetime swallows SIGTERM/SIGINT without ending RunAsync, so the
+            // signals are turned into cancellation here: Ctrl+C, 'docker stop' and systemd all stop the server.
+            using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+            using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Stop);
+            return await env.RunServer(options, env.Out, stopping.Token);
+
+            void Stop(PosixSignalContext context)
+            {
+                context.Cancel = true;
+                stopping.Cancel();
+            }
         });
         return command;
     }

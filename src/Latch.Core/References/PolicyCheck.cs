@@ -11,30 +11,37 @@ public static class PolicyCheck
     {
         ArgumentNullException.ThrowIfNull(reference);
         ArgumentNullException.ThrowIfNull(target);
-        var key = reference.Key;
+        return Failure(reference.Key, policy, target, now) is { } failure
+            ? new ReferenceError(reference.Path, reference.Key, failure.Code, failure.Message)
+            : null;
+    }
+
+    /// <summary>The first failing check for a key (it depends only on the key, the target and the time), or null.</summary>
+    internal static (string Code, string Message)? Failure(string key, SecretPolicy? policy, ResolutionTarget target, DateTimeOffset now)
+    {
         if (policy is null)
         {
-            return Error(reference, ReferenceCodes.NotFound, ReferenceMessages.NotFound(key));
+            return (ReferenceCodes.NotFound, ReferenceMessages.NotFound(key));
         }
 
         if (policy.Revoked)
         {
-            return Error(reference, ReferenceCodes.Revoked, ReferenceMessages.Revoked(key));
+            return (ReferenceCodes.Revoked, ReferenceMessages.Revoked(key));
         }
 
         if (!InScope(policy.Scope, target))
         {
-            return Error(reference, ReferenceCodes.ScopeDenied, ReferenceMessages.ScopeDenied(key, target.App));
+            return (ReferenceCodes.ScopeDenied, ReferenceMessages.ScopeDenied(key, target.App));
         }
 
         if (!InEnvs(policy.Envs, target.Env))
         {
-            return Error(reference, ReferenceCodes.EnvDenied, ReferenceMessages.EnvDenied(key, target.Env));
+            return (ReferenceCodes.EnvDenied, ReferenceMessages.EnvDenied(key, target.Env));
         }
 
         if (policy.ExpiresAt is { } expiresAt && now >= expiresAt)
         {
-            return Error(reference, ReferenceCodes.Expired, ReferenceMessages.Expired(key));
+            return (ReferenceCodes.Expired, ReferenceMessages.Expired(key));
         }
 
         return null;
@@ -92,7 +99,4 @@ public static class PolicyCheck
 
         return false;
     }
-
-    private static ReferenceError Error(FoundReference reference, string code, string message) =>
-        new(reference.Path, reference.Key, code, message);
 }

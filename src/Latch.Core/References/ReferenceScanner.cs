@@ -33,13 +33,12 @@ public static class ReferenceScanner
         try
         {
             state.Run();
+            return state.ToDocument();
         }
         finally
         {
             state.ReturnBuffers();
         }
-
-        return state.ToDocument();
     }
 
     private struct Frame
@@ -49,18 +48,20 @@ public static class ReferenceScanner
         public int Index;
         public int NameStart;
         public int NameLength;
-        public string? Path;
+
+        /// <summary>Path node of the current member, or -1 when not created yet.</summary>
+        public int Node;
     }
 
     private sealed class ScanState(ReadOnlyMemory<byte> source, int maxDepth)
     {
-        private readonly List<FoundReference> _references = [];
-        private readonly List<int> _referenceKeys = [];
         private readonly List<ReferenceError> _malformed = [];
         private readonly List<int> _malformedPositions = [];
         private readonly List<string> _keys = [];
         private readonly Dictionary<string, int> _keyIndex = new(StringComparer.Ordinal);
-        private readonly List<ScannedDocument.Rewrite> _rewrites = [];
+        private readonly PooledBuilder<ScannedDocument.Rewrite> _rewrites = new(256);
+        private readonly PooledBuilder<ScannedDocument.PathNode> _nodes = new(256);
+        private readonly PooledBuilder<ScannedDocument.ReferenceEntry> _references = new(256);
         private Frame[] _frames = new Frame[16];
         private int _depth;
         private byte[]? _unescaped;
@@ -73,6 +74,7 @@ public static class ReferenceScanner
                 throw InvalidUtf8(span);
             }
 
+            _nodes.Add(new ScannedDocument.PathNode(-1, 0, 0, 0, ScannedDocument.PathNodeKind.Root)); // node 0: "$"
             var reader = new Utf8JsonReader(span, new JsonReaderOptions { MaxDepth = maxDepth + 1 });
             try
             {
@@ -85,7 +87,7 @@ public static class ReferenceScanner
                             frame.NameStart = (int)reader.TokenStartIndex;
                             frame.NameLength = reader.ValueSpan.Length + 2;
                             frame.NameEscaped = reader.ValueIsEscaped;
-                            frame.Path = null;
+                            frame.Node = -1;
                             break;
                         case JsonTokenType.StartObject:
                         case JsonTokenType.StartArray:
@@ -114,15 +116,19 @@ public static class ReferenceScanner
 
         public ScannedDocument ToDocument() => new(
             source,
-            _references,
-            [.. _referenceKeys],
+            _nodes.ToArray(),
+            _references.ToArray(),
             _malformed,
             [.. _malformedPositions],
             _keys,
-            [.. _rewrites]);
+            _rewrites.ToArray());
 
         public void ReturnBuffers()
         {
+            _rewrites.Dispose();
+            _nodes.Dispose();
+            _references.Dispose();
+
             if (_unescaped is not null)
             {
                 ArrayPool<byte>.Shared.Return(_unescaped);
@@ -138,7 +144,7 @@ public static class ReferenceScanner
                 if (top.IsArray)
                 {
                     top.Index++;
-                    top.Path = null;
+                    top.Node = -1;
                 }
             }
         }
@@ -155,7 +161,7 @@ public static class ReferenceScanner
                 Array.Resize(ref _frames, _frames.Length * 2);
             }
 
-            _frames[_depth++] = new Frame { IsArray = isArray, Index = -1 };
+            _frames[_depth++] = new Frame { IsArray = isArray, Index = -1, Node = -1 };
         }
 
         private void OnString(ref Utf8JsonReader reader, ReadOnlySpan<byte> span)
@@ -172,7 +178,11 @@ public static class ReferenceScanner
             {
                 if (_unescaped is null || _unescaped.Length < raw.Length)
                 {
-                    ReturnBuffers();
+                    if (_unescaped is not null)
+                    {
+                        ArrayPool<byte>.Shared.Return(_unescaped);
+                    }
+
                     _unescaped = ArrayPool<byte>.Shared.Rent(Math.Max(raw.Length, 256));
                 }
 
@@ -206,11 +216,11 @@ public static class ReferenceScanner
                     case SegmentKind.Reference:
                         rewrite = true;
                         var keyIndex = InternKey(content.Slice(s.KeyStart, s.KeyLength));
-                        _references.Add(new FoundReference(CurrentPath(span), _keys[keyIndex]));
-                        _referenceKeys.Add(keyIndex);
+                        _references.Add(new ScannedDocument.ReferenceEntry(CurrentNode(span), keyIndex));
                         break;
                     case SegmentKind.Malformed:
-                        var path = CurrentPath(span);
+                        var node = CurrentNode(span);
+                        var path = ScannedDocument.PathOf(_nodes.AsSpan(), node, span);
                         _malformed.Add(new ReferenceError(
                             path,
                             ReferenceGrammar.MalformedKey(content, s),
@@ -248,63 +258,63 @@ public static class ReferenceScanner
             return index;
         }
 
-        private string CurrentPath(ReadOnlySpan<byte> span)
+        /// <summary>The path node of the value being read, creating the nodes of its enclosing members when needed.</summary>
+        private int CurrentNode(ReadOnlySpan<byte> span)
         {
             if (_depth == 0)
             {
-                return "$";
+                return 0;
             }
 
             var k = _depth - 1;
-            if (_frames[k].Path is { } cached)
+            if (_frames[k].Node >= 0)
             {
-                return cached;
+                return _frames[k].Node;
             }
 
             var i = k;
-            while (i >= 0 && _frames[i].Path is null)
+            while (i >= 0 && _frames[i].Node < 0)
             {
                 i--;
             }
 
-            var path = i < 0 ? "$" : _frames[i].Path!;
+            var parent = i < 0 ? 0 : _frames[i].Node;
             for (var m = i + 1; m <= k; m++)
             {
-                path = AppendSegment(path, ref _frames[m], span);
-                _frames[m].Path = path;
+                ref var frame = ref _frames[m];
+                if (frame.IsArray)
+                {
+                    _nodes.Add(new ScannedDocument.PathNode(parent, 0, 0, frame.Index, ScannedDocument.PathNodeKind.Index));
+                }
+                else
+                {
+                    if (frame.NameEscaped)
+                    {
+                        ValidateEscapedName(span, frame.NameStart, frame.NameLength);
+                    }
+
+                    var kind = frame.NameEscaped ? ScannedDocument.PathNodeKind.EscapedName : ScannedDocument.PathNodeKind.Name;
+                    _nodes.Add(new ScannedDocument.PathNode(parent, frame.NameStart, frame.NameLength, 0, kind));
+                }
+
+                parent = frame.Node = _nodes.Count - 1;
             }
 
-            return path;
+            return parent;
         }
 
-        private static string AppendSegment(string parent, ref Frame frame, ReadOnlySpan<byte> span)
+        private static void ValidateEscapedName(ReadOnlySpan<byte> span, int start, int length)
         {
-            if (frame.IsArray)
+            var reader = new Utf8JsonReader(span.Slice(start, length));
+            try
             {
-                return string.Create(CultureInfo.InvariantCulture, $"{parent}[{frame.Index}]");
+                reader.Read();
+                _ = reader.GetString();
             }
-
-            var token = span.Slice(frame.NameStart, frame.NameLength);
-            string name;
-            if (frame.NameEscaped)
+            catch (InvalidOperationException)
             {
-                var reader = new Utf8JsonReader(token);
-                try
-                {
-                    reader.Read();
-                    name = reader.GetString()!;
-                }
-                catch (InvalidOperationException)
-                {
-                    throw At("Invalid JSON document: a property name escapes an invalid UTF-16 sequence", span, frame.NameStart);
-                }
+                throw At("Invalid JSON document: a property name escapes an invalid UTF-16 sequence", span, start);
             }
-            else
-            {
-                name = Encoding.UTF8.GetString(token[1..^1]);
-            }
-
-            return JsonPath.AppendProperty(parent, name);
         }
 
         private static InvalidDocumentException InvalidJson(JsonException e, ReadOnlySpan<byte> span)
@@ -392,7 +402,21 @@ public static class JsonPath
         }
 
         var sb = new StringBuilder(parent.Length + name.Length + 6);
-        sb.Append(parent).Append("['");
+        return AppendProperty(sb.Append(parent), name).ToString();
+    }
+
+    /// <summary>Appends an array index: <c>[i]</c>.</summary>
+    public static string AppendIndex(string parent, int index) =>
+        string.Create(CultureInfo.InvariantCulture, $"{parent}[{index}]");
+
+    internal static StringBuilder AppendProperty(StringBuilder sb, string name)
+    {
+        if (name.Length > 0 && IsSimple(name))
+        {
+            return sb.Append('.').Append(name);
+        }
+
+        sb.Append("['");
         foreach (var c in name)
         {
             if (c is '\'' or '\\')
@@ -403,12 +427,26 @@ public static class JsonPath
             sb.Append(c);
         }
 
-        return sb.Append("']").ToString();
+        return sb.Append("']");
     }
 
-    /// <summary>Appends an array index: <c>[i]</c>.</summary>
-    public static string AppendIndex(string parent, int index) =>
-        string.Create(CultureInfo.InvariantCulture, $"{parent}[{index}]");
+    internal static bool IsSimpleUtf8(ReadOnlySpan<byte> name)
+    {
+        if (name.IsEmpty)
+        {
+            return false;
+        }
+
+        foreach (var b in name)
+        {
+            if (!(ReferenceGrammar.IsKeyChar(b) || b == '-'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private static bool IsSimple(string name)
     {

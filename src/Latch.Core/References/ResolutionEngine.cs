@@ -6,6 +6,10 @@ namespace Latch.Core.References;
 /// The one place that answers: given this document, this app, this environment, now — what does each reference
 /// become, or why not? Stateless; storage comes in through <see cref="ISecretLookup"/>.
 /// </summary>
+/// <remarks>
+/// The checks depend only on the key, the target and the time, so they run once per distinct key; per-occurrence
+/// results (paths) are materialized only for failures, or lazily when a caller reads them.
+/// </remarks>
 public sealed class ResolutionEngine
 {
     private static readonly IReadOnlyDictionary<string, SecretPolicy> NoPolicies = new Dictionary<string, SecretPolicy>();
@@ -25,12 +29,12 @@ public sealed class ResolutionEngine
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(lookup);
         var (_, failures) = await EvaluateAsync(document, target, lookup, cancellationToken);
-        var checks = new ReferenceCheck[document.References.Count];
+        var checks = new ReferenceCheck[document.ReferenceCount];
         for (var i = 0; i < checks.Length; i++)
         {
-            var r = document.References[i];
-            var error = failures[i];
-            checks[i] = new ReferenceCheck(r.Path, r.Key, error is null, error?.Code, error?.Message);
+            var key = document.Keys[document.ReferenceKey(i)];
+            var failure = failures[document.ReferenceKey(i)];
+            checks[i] = new ReferenceCheck(document.ReferencePath(i), key, failure is null, failure?.Code, failure?.Message);
         }
 
         return new CheckReport(checks, document.Malformed, MergeErrors(document, failures));
@@ -47,22 +51,21 @@ public sealed class ResolutionEngine
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(lookup);
         var (policies, failures) = await EvaluateAsync(document, target, lookup, cancellationToken);
-        var errors = MergeErrors(document, failures);
-        if (errors.Count > 0)
+        if (document.Malformed.Count > 0 || Array.Exists(failures, f => f is not null))
         {
-            return ValueResolution.Failure(errors);
+            return ValueResolution.Failure(MergeErrors(document, failures));
         }
 
-        var references = document.References;
-        if (references.Count == 0)
+        var keys = document.Keys;
+        if (keys.Count == 0)
         {
             return ValueResolution.Success(new Dictionary<string, SecretValue>(), []);
         }
 
-        var wanted = new SecretPolicy[document.Keys.Count];
+        var wanted = new SecretPolicy[keys.Count];
         for (var k = 0; k < wanted.Length; k++)
         {
-            wanted[k] = policies[document.Keys[k]];
+            wanted[k] = policies[keys[k]];
         }
 
         IReadOnlyDictionary<string, SecretValue> decrypted;
@@ -72,11 +75,11 @@ public sealed class ResolutionEngine
         }
         catch (SecretIntegrityException e)
         {
-            for (var i = 0; i < references.Count; i++)
+            for (var k = 0; k < keys.Count; k++)
             {
-                if (string.Equals(references[i].Key, e.Key, StringComparison.Ordinal))
+                if (string.Equals(keys[k], e.Key, StringComparison.Ordinal))
                 {
-                    failures[i] = new ReferenceError(references[i].Path, references[i].Key, ReferenceCodes.Integrity, ReferenceMessages.Integrity(e.Key));
+                    failures[k] = (ReferenceCodes.Integrity, ReferenceMessages.Integrity(e.Key));
                 }
             }
 
@@ -84,40 +87,31 @@ public sealed class ResolutionEngine
         }
 
         var values = new Dictionary<string, SecretValue>(wanted.Length, StringComparer.Ordinal);
+        var versions = new int[wanted.Length];
         var missing = false;
-        foreach (var policy in wanted)
+        for (var k = 0; k < wanted.Length; k++)
         {
-            if (decrypted.TryGetValue(policy.Key, out var value))
+            versions[k] = wanted[k].Version;
+            if (decrypted.TryGetValue(keys[k], out var value))
             {
-                values[policy.Key] = value;
+                values[keys[k]] = value;
             }
             else
             {
+                // Deleted between the checks and decryption: not found, and never a half substitution.
+                failures[k] = PolicyCheck.Failure(keys[k], null, target, _timeProvider.GetUtcNow());
                 missing = true;
             }
         }
 
         if (missing)
         {
-            // Deleted between the checks and decryption: report it as not found, never substitute half.
-            for (var i = 0; i < references.Count; i++)
-            {
-                if (!values.ContainsKey(references[i].Key))
-                {
-                    failures[i] = PolicyCheck.Evaluate(references[i], null, target, _timeProvider.GetUtcNow());
-                }
-            }
-
             return ValueResolution.Failure(MergeErrors(document, failures));
         }
 
-        var resolved = new ResolvedReference[references.Count];
-        for (var i = 0; i < resolved.Length; i++)
-        {
-            var r = references[i];
-            resolved[i] = new ResolvedReference(r.Path, r.Key, policies[r.Key].Version);
-        }
-
+        var resolved = new LazyList<ResolvedReference>(
+            document.ReferenceCount,
+            i => new ResolvedReference(document.ReferencePath(i), keys[document.ReferenceKey(i)], versions[document.ReferenceKey(i)]));
         return ValueResolution.Success(values, resolved);
     }
 
@@ -133,41 +127,42 @@ public sealed class ResolutionEngine
             : ResolutionOutcome.Failure(values.Errors);
     }
 
-    private async Task<(IReadOnlyDictionary<string, SecretPolicy> Policies, ReferenceError?[] Failures)> EvaluateAsync(
+    /// <summary>Loads the policies (one call) and runs the checks once per distinct key.</summary>
+    private async Task<(IReadOnlyDictionary<string, SecretPolicy> Policies, (string Code, string Message)?[] Failures)> EvaluateAsync(
         ScannedDocument document, ResolutionTarget target, ISecretLookup lookup, CancellationToken cancellationToken)
     {
-        var policies = document.Keys.Count == 0
+        var keys = document.Keys;
+        var policies = keys.Count == 0
             ? NoPolicies
-            : await lookup.GetPoliciesAsync(document.Keys, cancellationToken);
+            : await lookup.GetPoliciesAsync(keys, cancellationToken);
         var now = _timeProvider.GetUtcNow();
-        var references = document.References;
-        var failures = new ReferenceError?[references.Count];
-        for (var i = 0; i < failures.Length; i++)
+        var failures = new (string Code, string Message)?[keys.Count];
+        for (var k = 0; k < failures.Length; k++)
         {
-            var r = references[i];
-            failures[i] = PolicyCheck.Evaluate(r, policies.GetValueOrDefault(r.Key), target, now);
+            failures[k] = PolicyCheck.Failure(keys[k], policies.GetValueOrDefault(keys[k]), target, now);
         }
 
         return (policies, failures);
     }
 
     /// <summary>Malformed references and failing references, interleaved in document order.</summary>
-    private static List<ReferenceError> MergeErrors(ScannedDocument document, ReferenceError?[] failures)
+    private static List<ReferenceError> MergeErrors(ScannedDocument document, (string Code, string Message)?[] failures)
     {
         var errors = new List<ReferenceError>();
         var positions = document.MalformedPositions;
         var malformed = document.Malformed;
         var m = 0;
-        for (var i = 0; i < failures.Length; i++)
+        for (var i = 0; i < document.ReferenceCount; i++)
         {
             while (m < positions.Length && positions[m] <= i)
             {
                 errors.Add(malformed[m++]);
             }
 
-            if (failures[i] is { } error)
+            var key = document.ReferenceKey(i);
+            if (failures[key] is { } failure)
             {
-                errors.Add(error);
+                errors.Add(new ReferenceError(document.ReferencePath(i), document.Keys[key], failure.Code, failure.Message));
             }
         }
 

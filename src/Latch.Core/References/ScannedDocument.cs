@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Latch.Core.Secrets;
 
@@ -11,29 +13,32 @@ namespace Latch.Core.References;
 public sealed class ScannedDocument
 {
     private readonly ReadOnlyMemory<byte> _source;
-    private readonly int[] _referenceKeys;
+    private readonly PathNode[] _nodes;
+    private readonly ReferenceEntry[] _references;
     private readonly int[] _malformedPositions;
     private readonly Rewrite[] _rewrites;
+    private NodePath? _lastPath;
 
     internal ScannedDocument(
         ReadOnlyMemory<byte> source,
-        IReadOnlyList<FoundReference> references,
-        int[] referenceKeys,
+        PathNode[] nodes,
+        ReferenceEntry[] references,
         IReadOnlyList<ReferenceError> malformed,
         int[] malformedPositions,
         IReadOnlyList<string> keys,
         Rewrite[] rewrites)
     {
         _source = source;
-        References = references;
-        _referenceKeys = referenceKeys;
+        _nodes = nodes;
+        _references = references;
         Malformed = malformed;
         _malformedPositions = malformedPositions;
         Keys = keys;
         _rewrites = rewrites;
+        References = new LazyList<FoundReference>(references.Length, i => new FoundReference(ReferencePath(i), Keys[_references[i].Key]));
     }
 
-    /// <summary>Every reference occurrence, in document order.</summary>
+    /// <summary>Every reference occurrence, in document order (paths are built on first access).</summary>
     public IReadOnlyList<FoundReference> References { get; }
 
     /// <summary>Every malformed reference (code <c>malformed_reference</c>), in document order.</summary>
@@ -48,8 +53,136 @@ public sealed class ScannedDocument
     /// <summary>The source document.</summary>
     public ReadOnlyMemory<byte> Source => _source;
 
+    /// <summary>Number of reference occurrences.</summary>
+    internal int ReferenceCount => _references.Length;
+
     /// <summary>For each malformed reference, how many references precede it in document order.</summary>
     internal ReadOnlySpan<int> MalformedPositions => _malformedPositions;
+
+    /// <summary>Index in <see cref="Keys"/> of reference <paramref name="index"/>.</summary>
+    internal int ReferenceKey(int index) => _references[index].Key;
+
+    /// <summary>JSON path of reference <paramref name="index"/> (references in the same string share the string).</summary>
+    internal string ReferencePath(int index)
+    {
+        var node = _references[index].Node;
+        if (_lastPath is { } last && last.Node == node)
+        {
+            return last.Path;
+        }
+
+        var path = PathOf(_nodes, node, _source.Span);
+        _lastPath = new NodePath(node, path);
+        return path;
+    }
+
+    /// <summary>Builds the JSON path of a node: <c>$</c>, <c>.name</c>, <c>['odd name']</c>, <c>[i]</c>.</summary>
+    internal static string PathOf(ReadOnlySpan<PathNode> nodes, int node, ReadOnlySpan<byte> source)
+    {
+        if (node == 0)
+        {
+            return JsonPath.Root;
+        }
+
+        Span<int> chain = stackalloc int[64];
+        var depth = 0;
+        for (var n = node; n > 0; n = nodes[n].Parent)
+        {
+            if (depth == chain.Length)
+            {
+                var bigger = new int[chain.Length * 2];
+                chain.CopyTo(bigger);
+                chain = bigger;
+            }
+
+            chain[depth++] = n;
+        }
+
+        Span<char> buffer = stackalloc char[256];
+        if (TryFormatSimple(nodes, chain[..depth], source, buffer, out var length))
+        {
+            return new string(buffer[..length]);
+        }
+
+        var sb = new StringBuilder(16 + (8 * depth));
+        sb.Append(JsonPath.Root);
+        Span<char> digits = stackalloc char[11];
+        for (var d = depth - 1; d >= 0; d--)
+        {
+            var p = nodes[chain[d]];
+            switch (p.Kind)
+            {
+                case PathNodeKind.Index:
+                    p.Index.TryFormat(digits, out var written, provider: CultureInfo.InvariantCulture);
+                    sb.Append('[').Append(digits[..written]).Append(']');
+                    break;
+                case PathNodeKind.Name when JsonPath.IsSimpleUtf8(source.Slice(p.NameStart + 1, p.NameLength - 2)):
+                    sb.Append('.');
+                    foreach (var b in source.Slice(p.NameStart + 1, p.NameLength - 2))
+                    {
+                        sb.Append((char)b);
+                    }
+
+                    break;
+                default:
+                    JsonPath.AppendProperty(sb, DecodeName(source.Slice(p.NameStart, p.NameLength), p.Kind == PathNodeKind.EscapedName));
+                    break;
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>Formats a path made only of indices and simple unescaped names into a buffer; false when it does not fit or needs the slow path.</summary>
+    private static bool TryFormatSimple(ReadOnlySpan<PathNode> nodes, ReadOnlySpan<int> chain, ReadOnlySpan<byte> source, Span<char> buffer, out int length)
+    {
+        length = 0;
+        buffer[length++] = '$';
+        for (var d = chain.Length - 1; d >= 0; d--)
+        {
+            var p = nodes[chain[d]];
+            if (p.Kind == PathNodeKind.Index)
+            {
+                if (buffer.Length - length < 13)
+                {
+                    return false;
+                }
+
+                buffer[length++] = '[';
+                p.Index.TryFormat(buffer[length..], out var written, provider: CultureInfo.InvariantCulture);
+                length += written;
+                buffer[length++] = ']';
+                continue;
+            }
+
+            var name = source.Slice(p.NameStart + 1, p.NameLength - 2);
+            if (p.Kind != PathNodeKind.Name || !JsonPath.IsSimpleUtf8(name) || buffer.Length - length < name.Length + 1)
+            {
+                return false;
+            }
+
+            buffer[length++] = '.';
+            foreach (var b in name)
+            {
+                buffer[length++] = (char)b;
+            }
+        }
+
+        return true;
+    }
+
+    private static string DecodeName(ReadOnlySpan<byte> token, bool escaped)
+    {
+        if (!escaped)
+        {
+            return Encoding.UTF8.GetString(token[1..^1]);
+        }
+
+        // Validated by the scanner when the node was created.
+        var reader = new Utf8JsonReader(token);
+        reader.Read();
+        return reader.GetString()!;
+    }
 
     /// <summary>
     /// The resolved document: each reference replaced by its value (JSON-escaped, never scanned again), each escape by
@@ -190,9 +323,9 @@ public sealed class ScannedDocument
             bound += rw.Escaped ? 6L * rw.Length : rw.Length;
         }
 
-        foreach (var k in _referenceKeys)
+        foreach (var r in _references)
         {
-            bound += escaped[k].Length;
+            bound += escaped[r.Key].Length;
         }
 
         if (bound > Array.MaxLength)
@@ -258,7 +391,7 @@ public sealed class ScannedDocument
                             w += s.Length - 1;
                             break;
                         case SegmentKind.Reference:
-                            var value = escaped[_referenceKeys[reference++]];
+                            var value = escaped[_references[reference++].Key];
                             value.CopyTo(scratch.AsSpan(w));
                             w += value.Length;
                             break;
@@ -303,6 +436,24 @@ public sealed class ScannedDocument
         }
     }
 
+    /// <summary>The last path built, shared by the references of one string value.</summary>
+    private sealed record NodePath(int Node, string Path);
+
     /// <summary>A string token (quotes included) that substitution rewrites.</summary>
     internal readonly record struct Rewrite(int Start, int Length, bool Escaped, int FirstReference);
+
+    /// <summary>One reference occurrence: the path node of its string value and the index of its key.</summary>
+    internal readonly record struct ReferenceEntry(int Node, int Key);
+
+    /// <summary>What a path node adds to its parent's path.</summary>
+    internal enum PathNodeKind : byte
+    {
+        Root,
+        Name,
+        EscapedName,
+        Index,
+    }
+
+    /// <summary>One step of a JSON path: a property (its name token's range in the source) or an array index.</summary>
+    internal readonly record struct PathNode(int Parent, int NameStart, int NameLength, int Index, PathNodeKind Kind);
 }

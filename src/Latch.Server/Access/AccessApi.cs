@@ -11,9 +11,9 @@ internal static class AccessApi
     public static void MapAccess(this RouteGroupBuilder v1)
     {
         v1.MapGet("/workspace", GetWorkspaceAsync).WithTags("Access").Produces<WorkspaceResponse>().RequireRole(Authentication.Anyone);
-        v1.MapPost("/workspaces", CreateWorkspaceAsync).WithTags("Access").Accepts<CreateWorkspaceRequest>("application/json").Produces<CreatedWorkspaceResponse>(201).ProducesProblem(403).ProducesProblem(409).RequireRole(Roles.Owner);
+        v1.MapPost("/workspaces", CreateWorkspaceAsync).WithTags("Access").WithJsonBody<CreateWorkspaceRequest>().Produces<CreatedWorkspaceResponse>(201).ProducesProblem(403).ProducesProblem(409).RequireRole(Roles.Owner);
         var keys = v1.MapGroup("/keys").WithTags("Access").RequireRole(Roles.Owner);
-        keys.MapPost("", CreateKeyAsync).Accepts<CreateKeyRequest>("application/json").Produces<ApiKeyResponse>(201).ProducesProblem(400);
+        keys.MapPost("", CreateKeyAsync).WithJsonBody<CreateKeyRequest>().Produces<ApiKeyResponse>(201).ProducesProblem(400);
         keys.MapGet("", ListKeysAsync).Produces<ListResponse<ApiKeyResponse>>();
         keys.MapDelete("/{id}", RevokeKeyAsync).Produces(204).ProducesProblem(404);
     }

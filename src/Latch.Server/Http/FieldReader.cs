@@ -39,9 +39,20 @@ internal sealed class FieldReader
         {
             foreach (var property in _object.EnumerateObject())
             {
-                if (!_known.Contains(property.Name))
+                string name;
+                try
                 {
-                    Fail(Printable(property.Name), "is not a known field");
+                    name = property.Name;
+                }
+                catch (InvalidOperationException)
+                {
+                    Fail("(unnamed)", "field names must be valid Unicode text");
+                    continue;
+                }
+
+                if (!_known.Contains(name))
+                {
+                    Fail(Printable(name), "is not a known field");
                 }
             }
 
@@ -69,7 +80,11 @@ internal sealed class FieldReader
             return default;
         }
 
-        var value = element.GetString()!;
+        if (!TryGetText(element, name, out var value))
+        {
+            return default;
+        }
+
         if (value.Length > maxLength)
         {
             Fail(name, $"must be at most {maxLength} characters");
@@ -111,7 +126,11 @@ internal sealed class FieldReader
             return default;
         }
 
-        var text = element.GetString()!;
+        if (!TryGetText(element, name, out var text))
+        {
+            return default;
+        }
+
         if (text.Length == 0)
         {
             Fail(name, "must not be empty");
@@ -162,14 +181,18 @@ internal sealed class FieldReader
                 Fail($"{name}[{index}]", "must be a string");
                 ok = false;
             }
-            else if (!isValid(item.GetString()!))
+            else if (!TryGetText(item, $"{name}[{index}]", out var text))
+            {
+                ok = false;
+            }
+            else if (!isValid(text))
             {
                 Fail($"{name}[{index}]", itemRule);
                 ok = false;
             }
-            else if (!items.Contains(item.GetString()!, StringComparer.Ordinal))
+            else if (!items.Contains(text, StringComparer.Ordinal))
             {
-                items.Add(item.GetString()!);
+                items.Add(text);
             }
 
             index++;
@@ -246,6 +269,22 @@ internal sealed class FieldReader
         }
 
         return element;
+    }
+
+    /// <summary>JSON allows escapes such as a lone <c>\uD800</c> that are not valid Unicode text: a field error, not a crash.</summary>
+    private bool TryGetText(JsonElement element, string field, out string text)
+    {
+        try
+        {
+            text = element.GetString()!;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            Fail(field, "must be valid Unicode text (it contains an unpaired surrogate escape)");
+            text = "";
+            return false;
+        }
     }
 
     /// <summary>Field names come from the client: keep them printable and short in messages.</summary>

@@ -21,3 +21,21 @@ internal sealed record CreateKeyRequest(string Name, string Role, string[]? Apps
 internal sealed record CreateWorkspaceRequest(string Name);
 
 #pragma warning restore CA1812
+
+/// <summary>Documents a JSON request body without constraining routing by content type (JsonBody answers 415 itself).</summary>
+internal static class OpenApiBodyExtensions
+{
+    public static RouteHandlerBuilder WithJsonBody<T>(this RouteHandlerBuilder builder) =>
+        builder.AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
+        {
+            var schema = await context.GetOrCreateSchemaAsync(typeof(T), null, cancellationToken);
+            operation.RequestBody = new Microsoft.OpenApi.OpenApiRequestBody
+            {
+                Required = true,
+                Content = new Dictionary<string, Microsoft.OpenApi.OpenApiMediaType>
+                {
+                    ["application/json"] = new() { Schema = schema },
+                },
+            };
+        });
+}

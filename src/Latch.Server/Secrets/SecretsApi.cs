@@ -22,18 +22,18 @@ internal static class SecretsApi
     public static void MapSecrets(this RouteGroupBuilder v1)
     {
         var secrets = v1.MapGroup("/secrets").WithTags("Secrets");
-        secrets.MapPost("", CreateAsync).Accepts<CreateSecretRequest>("application/json").Produces<SecretResponse>(201).ProducesProblem(400).ProducesProblem(409).RequireRole(Authentication.Writers).WithSummary("Create a secret");
+        secrets.MapPost("", CreateAsync).WithJsonBody<CreateSecretRequest>().Produces<SecretResponse>(201).ProducesProblem(400).ProducesProblem(409).RequireRole(Authentication.Writers).WithSummary("Create a secret");
         secrets.MapGet("", ListAsync).Produces<ListResponse<SecretResponse>>().ProducesProblem(400).RequireRole(Authentication.Readers).WithSummary("List secrets");
-        secrets.MapPost("/validate", (Delegate)ValidateAsync).Accepts<ValidateRequest>("application/json").Produces<ValidateResponse>().ProducesProblem(400).RequireRole(Authentication.Anyone).WithSummary("Find references in any JSON");
-        secrets.MapPost("/check", CheckAsync).Accepts<ResolutionRequestShape>("application/json").Produces<CheckResponse>().ProducesProblem(400).ProducesProblem(403).RequireRole(Authentication.Anyone).WithSummary("Dry-run resolution of a document");
-        secrets.MapPost("/resolve", ResolveAsync).Accepts<ResolutionRequestShape>("application/json").ProducesProblem(400).ProducesProblem(403).ProducesProblem(422).RequireRole(Authentication.Resolvers).WithSummary("Resolve a document");
+        secrets.MapPost("/validate", (Delegate)ValidateAsync).WithJsonBody<ValidateRequest>().Produces<ValidateResponse>().ProducesProblem(400).RequireRole(Authentication.Anyone).WithSummary("Find references in any JSON");
+        secrets.MapPost("/check", CheckAsync).WithJsonBody<ResolutionRequestShape>().Produces<CheckResponse>().ProducesProblem(400).ProducesProblem(403).RequireRole(Authentication.Anyone).WithSummary("Dry-run resolution of a document");
+        secrets.MapPost("/resolve", ResolveAsync).WithJsonBody<ResolutionRequestShape>().ProducesProblem(400).ProducesProblem(403).ProducesProblem(422).RequireRole(Authentication.Resolvers).WithSummary("Resolve a document");
         secrets.MapGet("/{key}", FetchAsync).Produces<SecretResponse>().ProducesProblem(404).RequireRole(Authentication.Readers).WithSummary("Fetch metadata (or reveal)");
         secrets.MapMethods("/{key}", [HttpMethods.Head], ExistsAsync).RequireRole(Authentication.Readers).WithSummary("Does a secret exist");
-        secrets.MapPatch("/{key}", UpdateAsync).Accepts<UpdateSecretRequest>("application/json").Produces<SecretResponse>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(412).RequireRole(Authentication.Writers).WithSummary("Update or rotate");
+        secrets.MapPatch("/{key}", UpdateAsync).WithJsonBody<UpdateSecretRequest>().Produces<SecretResponse>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(412).RequireRole(Authentication.Writers).WithSummary("Update or rotate");
         secrets.MapDelete("/{key}", DeleteAsync).Produces(204).ProducesProblem(404).RequireRole(Authentication.Writers).WithSummary("Delete");
         secrets.MapPost("/{key}/revoke", RevokeAsync).Produces<SecretResponse>().ProducesProblem(404).RequireRole(Authentication.Writers).WithSummary("Revoke");
         secrets.MapGet("/{key}/versions", VersionsAsync).Produces<ListResponse<SecretVersionResponse>>().ProducesProblem(404).RequireRole(Authentication.Readers).WithSummary("List versions");
-        secrets.MapPost("/{key}/rollback", RollbackAsync).Accepts<RollbackRequest>("application/json").Produces<SecretResponse>().ProducesProblem(404).RequireRole(Authentication.Writers).WithSummary("Roll back to a version");
+        secrets.MapPost("/{key}/rollback", RollbackAsync).WithJsonBody<RollbackRequest>().Produces<SecretResponse>().ProducesProblem(404).RequireRole(Authentication.Writers).WithSummary("Roll back to a version");
     }
 
     private static async Task<IResult> CreateAsync(HttpContext context, SecretService secrets, TimeProvider time)

@@ -39,7 +39,7 @@ public sealed partial class ReferencePropertyTests
 
     private static readonly Gen<string> Json = JsonText(3);
 
-    [GeneratedRegex("^[A-Za-z0-9_]{1,50}$")]
+    [GeneratedRegex(@"\A[A-Za-z0-9_]{1,50}\z")]
     private static partial Regex KeyPattern();
 
     [Fact]

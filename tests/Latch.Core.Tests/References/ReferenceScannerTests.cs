@@ -77,6 +77,17 @@ public sealed class ReferenceScannerTests
     }
 
     [Fact]
+    public void Long_and_deep_paths_are_built_in_full()
+    {
+        var longName = new string('n', 300);
+        Assert.Equal("$." + longName + "[0]", Assert.Single(Scan("{\"" + longName + "\":[\"$Token{K}\"]}").References).Path);
+
+        var deep = string.Concat(Enumerable.Repeat("{\"a\":", 80)) + "\"$Token{K}\"" + new string('}', 80);
+        var path = Assert.Single(ReferenceScanner.Scan(Encoding.UTF8.GetBytes(deep), maxDepth: 100).References).Path;
+        Assert.Equal("$" + string.Concat(Enumerable.Repeat(".a", 80)), path);
+    }
+
+    [Fact]
     public void Json_escapes_in_a_string_are_decoded_before_scanning()
     {
         var doc = Scan("""{"a":"\u0024Token{A}","b":"\"$Token{B}\"\n"}""");

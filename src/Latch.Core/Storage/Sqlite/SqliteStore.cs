@@ -21,7 +21,15 @@ public sealed class SqliteStore : ILatchStore
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
 
-    private SqliteStore(string connectionString) => _connectionString = connectionString;
+    private readonly bool _readOnly;
+    private readonly string? _temporaryCopy;
+
+    private SqliteStore(string connectionString, bool readOnly, string? temporaryCopy)
+    {
+        _connectionString = connectionString;
+        _readOnly = readOnly;
+        _temporaryCopy = temporaryCopy;
+    }
 
     /// <summary>Path of the database file for a data directory.</summary>
     public static string DatabasePath(string dataDirectory) => Path.Combine(dataDirectory, FileName);
@@ -30,16 +38,48 @@ public sealed class SqliteStore : ILatchStore
     public static SqliteStore Open(string dataDirectory)
     {
         Directory.CreateDirectory(dataDirectory);
-        var builder = new SqliteConnectionStringBuilder
-        {
-            DataSource = DatabasePath(dataDirectory),
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Cache = SqliteCacheMode.Private,
-            Pooling = true,
-            DefaultTimeout = 30,
-        };
-        return new SqliteStore(builder.ToString());
+        return new SqliteStore(ConnectionString(DatabasePath(dataDirectory), SqliteOpenMode.ReadWriteCreate), readOnly: false, null);
     }
+
+    /// <summary>
+    /// Opens an existing store for start-up checks without changing a byte of its files: the database is read as
+    /// immutable (no locks, no -wal/-shm created); when a write-ahead log is pending (after a crash, or while another
+    /// process runs), both files are copied to a private temporary directory and read there, so the check sees every
+    /// committed transaction and the originals are untouched. The copy is deleted on dispose.
+    /// </summary>
+    public static SqliteStore OpenForInspection(string dataDirectory)
+    {
+        var database = DatabasePath(dataDirectory);
+        var wal = database + "-wal";
+        if (!File.Exists(wal) || new FileInfo(wal).Length == 0)
+        {
+            var uri = "file:" + Uri.EscapeDataString(database).Replace("%2F", "/", StringComparison.Ordinal) + "?immutable=1";
+            return new SqliteStore(ConnectionString(uri, SqliteOpenMode.ReadOnly), readOnly: true, null);
+        }
+
+        var copy = Path.Combine(Path.GetTempPath(), "latch-inspect-" + Guid.NewGuid().ToString("N"));
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(copy);
+        }
+        else
+        {
+            Directory.CreateDirectory(copy, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        File.Copy(database, Path.Combine(copy, FileName));
+        File.Copy(wal, Path.Combine(copy, FileName + "-wal"));
+        return new SqliteStore(ConnectionString(Path.Combine(copy, FileName), SqliteOpenMode.ReadWrite), readOnly: true, copy);
+    }
+
+    private static string ConnectionString(string dataSource, SqliteOpenMode mode) => new SqliteConnectionStringBuilder
+    {
+        DataSource = dataSource,
+        Mode = mode,
+        Cache = SqliteCacheMode.Private,
+        Pooling = true,
+        DefaultTimeout = 30,
+    }.ToString();
 
     /// <summary>Whether the schema has been created (a store exists in this file).</summary>
     public async Task<bool> HasSchemaAsync(CancellationToken cancellationToken)
@@ -79,7 +119,9 @@ public sealed class SqliteStore : ILatchStore
         await connection.OpenAsync(cancellationToken);
         // WAL is persistent in the file; synchronous and foreign keys are per connection.
         await connection.ExecuteAsync(new CommandDefinition(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;",
+            _readOnly
+                ? "PRAGMA query_only=ON; PRAGMA busy_timeout=30000;"
+                : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;",
             cancellationToken: cancellationToken));
         return connection;
     }
@@ -444,7 +486,18 @@ public sealed class SqliteStore : ILatchStore
     public ValueTask DisposeAsync()
     {
         _writeLock.Dispose();
-        SqliteConnection.ClearAllPools();
+        // Close this store's pooled connections only (the last close checkpoints the WAL); other stores in the
+        // process keep theirs.
+        using (var connection = new SqliteConnection(_connectionString))
+        {
+            SqliteConnection.ClearPool(connection);
+        }
+
+        if (_temporaryCopy is not null)
+        {
+            Directory.Delete(_temporaryCopy, recursive: true);
+        }
+
         return ValueTask.CompletedTask;
     }
 

@@ -1,0 +1,96 @@
+using System.Security.Cryptography;
+using Latch.Core.Storage.Sqlite;
+using Microsoft.Data.Sqlite;
+
+namespace Latch.Server.Tests.Storage;
+
+/// <summary>Direct access to a data directory's SQLite files, bypassing the server (tampering, raw byte scans).</summary>
+internal static class DataFiles
+{
+    public static string DatabasePath(string dataDirectory) => SqliteStore.DatabasePath(dataDirectory);
+
+    /// <summary>latch.db and its -wal / -shm companions, those that exist.</summary>
+    public static IReadOnlyList<string> ExistingFiles(string dataDirectory)
+    {
+        var db = DatabasePath(dataDirectory);
+        return new[] { db, db + "-wal", db + "-shm" }.Where(File.Exists).ToList();
+    }
+
+    /// <summary>Reads a file even while SQLite has it open.</summary>
+    public static byte[] ReadShared(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        return buffer.ToArray();
+    }
+
+    /// <summary>SHA-256 of each existing database file, by file name.</summary>
+    public static Dictionary<string, string> Hashes(string dataDirectory) =>
+        ExistingFiles(dataDirectory).ToDictionary(p => Path.GetFileName(p), p => Convert.ToHexString(SHA256.HashData(ReadShared(p))));
+
+    /// <summary>
+    /// Closes connections the stopped server left in the SQLite pool (the store is never disposed on shutdown, see
+    /// <c>Stopping_the_server_closes_its_database_connections</c>) so the files reach their final state before they are hashed.
+    /// </summary>
+    public static void SettleAfterStop(string dataDirectory)
+    {
+        SqliteConnection.ClearAllPools();
+        using var connection = Open(dataDirectory);
+        connection.Close();
+    }
+
+    /// <summary>A connection of the test's own: no pooling, so disposing it really closes the file.</summary>
+    public static SqliteConnection Open(string dataDirectory)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = DatabasePath(dataDirectory),
+            Mode = SqliteOpenMode.ReadWrite,
+            Pooling = false,
+        }.ToString());
+        connection.Open();
+        return connection;
+    }
+
+    public static object? Scalar(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command.ExecuteScalar();
+    }
+
+    public static int Execute(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command.ExecuteNonQuery();
+    }
+
+    public static byte[] SealedValue(SqliteConnection connection, string key, int version) =>
+        (byte[])(Scalar(connection, "SELECT sealed_value FROM secret_versions WHERE secret_key = $k AND version = $v", ("$k", key), ("$v", version))
+            ?? throw new InvalidOperationException($"no version {version} of {key}"));
+
+    public static void SetSealedValue(SqliteConnection connection, string key, int version, byte[] value)
+    {
+        var changed = Execute(connection, "UPDATE secret_versions SET sealed_value = $s WHERE secret_key = $k AND version = $v",
+            ("$s", value), ("$k", key), ("$v", version));
+        if (changed != 1)
+        {
+            throw new InvalidOperationException($"expected to change one row of {key} v{version}, changed {changed}");
+        }
+    }
+
+    /// <summary>Whether <paramref name="needle"/> occurs anywhere in <paramref name="haystack"/>.</summary>
+    public static bool Contains(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle) >= 0;
+}
