@@ -69,7 +69,9 @@ internal static class LatchCli
             }
             catch (LatchApiException ex)
             {
-                await env.Error.WriteLineAsync($"Error: {ex.Message}");
+                // A validation problem's detail repeats its field errors; print them once, one per line.
+                var message = ex.Code == "validation_failed" && ex.ErrorLines.Count > 0 ? "The request is not valid:" : ex.Message;
+                await env.Error.WriteLineAsync($"Error: {message}");
                 foreach (var line in ex.ErrorLines)
                 {
                     await env.Error.WriteLineAsync($"  {line}");

@@ -41,7 +41,16 @@ public static class LatchServer
 
         await using (app)
         {
-            await app.StartAsync(cancellationToken);
+            try
+            {
+                await app.StartAsync(cancellationToken);
+            }
+            catch (IOException e)
+            {
+                await console.WriteLineAsync($"Error: cannot listen on {options.Urls}: {e.Message}");
+                return StartupFailedExitCode;
+            }
+
             var url = ListeningAddress(app);
             await console.WriteLineAsync($"Latch is listening on {url}");
             await console.WriteLineAsync($"  API: {url}/v1   OpenAPI: {url}/openapi/v1.json   Health: {url}/healthz");
@@ -131,6 +140,8 @@ public static class LatchServer
             builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.Logging.AddFilter("Latch", LogLevel.Information);
+            // Start-up failures (port in use) are reported once, as "Error: …", by RunAsync.
+            builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         }
 
         builder.Services.ConfigureHttpJsonOptions(o =>

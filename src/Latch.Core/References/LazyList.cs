@@ -21,7 +21,7 @@ internal sealed class LazyList<T>(int count, Func<int, T> factory) : IReadOnlyLi
         {
             ArgumentOutOfRangeException.ThrowIfNegative(index);
             ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, count);
-            var chunk = _chunks[index >> ChunkBits] ??= new T?[ChunkSize];
+            var chunk = _chunks[index >> ChunkBits] ??= new T?[Math.Min(ChunkSize, count - (index & ~(ChunkSize - 1)))];
             return chunk[index & (ChunkSize - 1)] ??= factory(index);
         }
     }
