@@ -25,7 +25,7 @@ public sealed class ErrorRenderingTests
     }
 
     [Fact]
-    public async Task Field_validation_errors_are_listed_one_per_line_under_the_detail()
+    public async Task Field_validation_errors_are_listed_once_one_per_line()
     {
         var handler = new StubHandler(_ => StubHandler.Problem(HttpStatusCode.BadRequest,
             """{"status":400,"title":"Invalid input","detail":"The request is invalid","code":"validation_failed","errors":{"key":["must match ^[A-Za-z0-9_]{1,50}$"],"envs":["must be a list","must not repeat"]}}"""));
@@ -34,7 +34,7 @@ public sealed class ErrorRenderingTests
 
         Assert.Equal(1, result.ExitCode);
         Assert.Equal(
-            ["Error: The request is invalid", "  key: must match ^[A-Za-z0-9_]{1,50}$", "  envs: must be a list", "  envs: must not repeat"],
+            ["Error: The request is not valid:", "  key: must match ^[A-Za-z0-9_]{1,50}$", "  envs: must be a list", "  envs: must not repeat"],
             result.Error.TrimEnd().ReplaceLineEndings("\n").Split('\n'));
         Assert.DoesNotContain("s3cr3t-value", result.Error, StringComparison.Ordinal);
     }

@@ -45,15 +45,27 @@ public interface ISecretLookup
     ValueTask<IReadOnlyDictionary<string, SecretValue>> DecryptAsync(IReadOnlyCollection<SecretPolicy> secrets, CancellationToken cancellationToken);
 }
 
-/// <summary>A ciphertext failed authentication. Carries the key only.</summary>
+/// <summary>One or more ciphertexts failed authentication. Carries the keys only.</summary>
 public sealed class SecretIntegrityException : Exception
 {
-    /// <summary>Creates the exception for a key.</summary>
+    /// <summary>Creates the exception for one key.</summary>
     public SecretIntegrityException(string key)
-        : base(ReferenceMessages.Integrity(key)) => Key = key;
+        : this([key])
+    {
+    }
 
-    /// <summary>The secret whose ciphertext failed.</summary>
-    public string Key { get; }
+    /// <summary>Creates the exception for every key whose ciphertext failed (at least one).</summary>
+    public SecretIntegrityException(IReadOnlyList<string> keys)
+        : base(ReferenceMessages.Integrity(keys[0]))
+    {
+        Keys = keys;
+    }
+
+    /// <summary>The first secret whose ciphertext failed.</summary>
+    public string Key => Keys[0];
+
+    /// <summary>Every secret whose ciphertext failed.</summary>
+    public IReadOnlyList<string> Keys { get; }
 }
 
 /// <summary>Stable error codes of resolution.</summary>

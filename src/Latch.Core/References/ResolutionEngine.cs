@@ -77,9 +77,9 @@ public sealed class ResolutionEngine
         {
             for (var k = 0; k < keys.Count; k++)
             {
-                if (string.Equals(keys[k], e.Key, StringComparison.Ordinal))
+                if (e.Keys.Contains(keys[k], StringComparer.Ordinal))
                 {
-                    failures[k] = (ReferenceCodes.Integrity, ReferenceMessages.Integrity(e.Key));
+                    failures[k] = (ReferenceCodes.Integrity, ReferenceMessages.Integrity(keys[k]));
                 }
             }
 

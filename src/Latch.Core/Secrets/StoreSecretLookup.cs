@@ -32,13 +32,23 @@ internal sealed class StoreSecretLookup : ISecretLookup
     {
         var dataKey = await _keyring.GetAsync(_workspaceId, cancellationToken);
         var values = new Dictionary<string, SecretValue>(secrets.Count, StringComparer.Ordinal);
+        List<string>? failed = null;
         foreach (var policy in secrets)
         {
-            var sealedValue = await _store.GetSealedValueAsync(_workspaceId, policy.Key, policy.Version, cancellationToken)
-                ?? throw new SecretIntegrityException(policy.Key);
-            values[policy.Key] = dataKey.Open(policy.Key, policy.Version, sealedValue);
+            // Every key is tried so that a failure lists every tampered secret, not just the first.
+            var sealedValue = await _store.GetSealedValueAsync(_workspaceId, policy.Key, policy.Version, cancellationToken);
+            try
+            {
+                values[policy.Key] = sealedValue is null
+                    ? throw new SecretIntegrityException(policy.Key)
+                    : dataKey.Open(policy.Key, policy.Version, sealedValue);
+            }
+            catch (SecretIntegrityException)
+            {
+                (failed ??= []).Add(policy.Key);
+            }
         }
 
-        return values;
+        return failed is null ? values : throw new SecretIntegrityException(failed);
     }
 }
