@@ -1,6 +1,9 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
 using Latch.Cli.Api;
+using Latch.Cli.Apps;
+using Latch.Cli.Products;
+using Latch.Cli.Run;
 using Latch.Cli.Secrets;
 using Latch.Cli.Serve;
 
@@ -44,6 +47,9 @@ internal static class LatchCli
         root.Options.Add(global.Json);
         root.Subcommands.Add(ServeCommand.Create(env));
         root.Subcommands.Add(SecretsCommand.Create(env, global));
+        root.Subcommands.Add(AppsCommand.Create(env, global));
+        root.Subcommands.Add(ProductsCommand.Create(env, global));
+        root.Subcommands.Add(RunCommand.Create(env, global));
         return root;
     }
 

@@ -19,6 +19,10 @@ public enum ErrorKind
     Unresolvable,
     /// <summary>A ciphertext failed its integrity check (500).</summary>
     Integrity,
+    /// <summary>The upstream of an action could not be reached (502).</summary>
+    UpstreamUnreachable,
+    /// <summary>The upstream of an action did not answer in time (504).</summary>
+    UpstreamTimeout,
 }
 
 /// <summary>An expected failure with a stable code and an exact message. Never carries a value.</summary>

@@ -6,7 +6,9 @@ using Latch.Core.Secrets;
 using Latch.Core.Storage;
 using Latch.Core.Storage.Sqlite;
 using Latch.Server.Access;
+using Latch.Core.Runtime;
 using Latch.Server.Http;
+using Latch.Server.Runtime;
 using Latch.Server.Secrets;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -166,6 +168,19 @@ public static class LatchServer
         builder.Services.AddSingleton<SecretService>();
         builder.Services.AddSingleton(new ResolutionEngine(time));
         builder.Services.AddSingleton<ResolutionService>();
+        builder.Services.AddSingleton<RuntimeConfigService>();
+        builder.Services.AddSingleton<ActionRunner>();
+        builder.Services.AddHttpClient(ActionRunner.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                // A redirect could carry resolved credentials to another host: never follow one.
+                AllowAutoRedirect = false,
+                UseCookies = false,
+                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+                ConnectTimeout = TimeSpan.FromSeconds(10),
+            })
+            // The default handlers log request URIs, whose query may hold resolved values.
+            .RemoveAllLoggers();
 
         var app = builder.Build();
         app.UseExceptionHandler(new ExceptionHandlerOptions
@@ -228,6 +243,9 @@ public static class LatchServer
         var v1 = app.MapGroup("/v1").RequireApiKey();
         v1.MapAccess();
         v1.MapSecrets();
+        v1.MapApps();
+        v1.MapProducts();
+        v1.MapActions();
         app.Lifetime.ApplicationStopped.Register(() =>
         {
             keyring.Dispose();

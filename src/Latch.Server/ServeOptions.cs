@@ -24,6 +24,9 @@ public sealed record ServeOptions
     /// <summary>Whether <c>?reveal=true</c> is allowed at all.</summary>
     public bool RevealEnabled { get; init; } = true;
 
+    /// <summary>How long <c>actions.run</c> waits for an upstream (504 after).</summary>
+    public TimeSpan ActionTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Clock (tests pass a fake one). Defaults to the system clock.</summary>
     public TimeProvider? TimeProvider { get; init; }
 

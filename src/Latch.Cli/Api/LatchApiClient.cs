@@ -85,5 +85,64 @@ internal sealed class LatchApiClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads a <c>{items, next_cursor}</c> list: one page from <paramref name="cursor"/>, or every page when
+    /// <paramref name="all"/>. Returns the items, the cursor of the next page (null at the end) and the first page as answered.
+    /// </summary>
+    public async Task<PagedResult> ReadPagesAsync(
+        string path, IReadOnlyList<string> query, string? cursor, bool all, CancellationToken cancellationToken)
+    {
+        var items = new JsonArray();
+        JsonNode? firstPage = null;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (true)
+        {
+            var pageQuery = new List<string>(query);
+            AddQuery(pageQuery, "cursor", cursor);
+            var uri = pageQuery.Count == 0 ? path : $"{path}?{string.Join('&', pageQuery)}";
+            var page = await SendAsync(HttpMethod.Get, uri, null, cancellationToken);
+            firstPage ??= page;
+            if (page is JsonObject obj && obj["items"] is JsonArray pageItems)
+            {
+                foreach (var item in pageItems)
+                {
+                    items.Add(item?.DeepClone());
+                }
+            }
+
+            cursor = page is JsonObject withCursor && withCursor["next_cursor"] is JsonValue value && value.TryGetValue<string>(out var text)
+                ? text
+                : null;
+            if (!all || string.IsNullOrEmpty(cursor))
+            {
+                return new PagedResult(items, string.IsNullOrEmpty(cursor) ? null : cursor, firstPage);
+            }
+
+            if (!seen.Add(cursor))
+            {
+                throw new CliFailureException($"Latch returned the cursor '{cursor}' twice; stopped paging");
+            }
+        }
+    }
+
+    /// <summary>Adds <c>name=value</c> (URL-encoded) when the value is not empty.</summary>
+    public static void AddQuery(List<string> query, string name, string? value)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (!string.IsNullOrEmpty(value))
+        {
+            query.Add($"{name}={Uri.EscapeDataString(value)}");
+        }
+    }
+
+    /// <summary>One URL path segment, escaped (an access tag, a product tag).</summary>
+    public static string Segment(string value) => Uri.EscapeDataString(value);
+
     public void Dispose() => _http.Dispose();
 }
+
+/// <summary>What <see cref="LatchApiClient.ReadPagesAsync"/> read.</summary>
+/// <param name="Items">Every item read.</param>
+/// <param name="NextCursor">The cursor of the next unread page; null when there is none.</param>
+/// <param name="FirstPage">The first page exactly as answered (for <c>--json</c> without <c>--all</c>).</param>
+internal sealed record PagedResult(JsonArray Items, string? NextCursor, JsonNode? FirstPage);

@@ -71,8 +71,44 @@ public interface ILatchStore : IAsyncDisposable
     /// <summary>Deletes a secret and all its versions; false when it did not exist.</summary>
     Task<bool> DeleteSecretAsync(string workspaceId, string key, AuditEvent audit, CancellationToken cancellationToken);
 
+    /// <summary>Writes a configuration document; with <paramref name="mode"/> Create fails when it exists, Replace when it does not.</summary>
+    Task<bool> PutConfigAsync(string workspaceId, ConfigDocument document, PutMode mode, AuditEvent audit, CancellationToken cancellationToken);
+
+    /// <summary>One configuration document.</summary>
+    Task<ConfigDocument?> GetConfigAsync(string workspaceId, string kind, string parent, string name, CancellationToken cancellationToken);
+
+    /// <summary>Configuration documents of a kind (optionally under one parent), ordered by parent then name.</summary>
+    Task<IReadOnlyList<ConfigDocument>> ListConfigsAsync(string workspaceId, string kind, string? parent, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a document and, when <paramref name="cascade"/>, every document whose parent is its name, with their deliveries.</summary>
+    Task<bool> DeleteConfigAsync(string workspaceId, string kind, string parent, string name, bool cascade, AuditEvent audit, CancellationToken cancellationToken);
+
+    /// <summary>Stores a verified webhook delivery together with its audit event.</summary>
+    Task AddDeliveryAsync(string workspaceId, WebhookDelivery delivery, AuditEvent audit, CancellationToken cancellationToken);
+
+    /// <summary>Deliveries of a webhook, newest first, after the cursor (a delivery sequence number).</summary>
+    Task<IReadOnlyList<WebhookDelivery>> ListDeliveriesAsync(string workspaceId, string product, string webhook, long? beforeSequence, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Counts a rejected delivery (its body is not stored) together with its audit event.</summary>
+    Task AddRejectionAsync(string workspaceId, string product, string webhook, string reason, DateTimeOffset at, AuditEvent audit, CancellationToken cancellationToken);
+
+    /// <summary>Rejections of a webhook: count, last time and reason.</summary>
+    Task<(long Count, DateTimeOffset? LastAt, string? LastReason)> GetRejectionsAsync(string workspaceId, string product, string webhook, CancellationToken cancellationToken);
+
+    /// <summary>Resolutions of a secret grouped by product, app, environment and context, most recent first.</summary>
+    Task<IReadOnlyList<RecentUse>> GetRecentUsesAsync(string workspaceId, string key, CancellationToken cancellationToken);
+
     /// <summary>Appends audit events in one transaction (and stamps <c>last_used_at</c> for resolutions).</summary>
     Task AppendAuditAsync(IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken);
+}
+
+/// <summary>How <see cref="ILatchStore.PutConfigAsync"/> treats an existing document.</summary>
+public enum PutMode
+{
+    /// <summary>Only when absent.</summary>
+    Create,
+    /// <summary>Only when present.</summary>
+    Replace,
 }
 
 /// <summary>Outcome of an optimistic update.</summary>

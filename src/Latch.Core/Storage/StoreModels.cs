@@ -102,3 +102,39 @@ public sealed record Actor(string? KeyId, string? Name, string? RequestId, strin
     /// <summary>The server itself (bootstrap, migrations).</summary>
     public static Actor System { get; } = new(null, "system", null, null);
 }
+
+/// <summary>A stored configuration: an app, a product, a product app or a webhook, as validated JSON.</summary>
+/// <param name="Kind">One of <see cref="ConfigKinds"/>.</param>
+/// <param name="Parent">Product tag for product apps and webhooks; empty otherwise.</param>
+/// <param name="Name">Access tag, product tag or webhook tag.</param>
+/// <param name="Body">The JSON document (references unresolved).</param>
+/// <param name="CreatedAt">Created.</param>
+/// <param name="UpdatedAt">Last replaced.</param>
+public sealed record ConfigDocument(string Kind, string Parent, string Name, string Body, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+/// <summary>Kinds of configuration documents.</summary>
+public static class ConfigKinds
+{
+    /// <summary>A third-party API definition.</summary>
+    public const string App = "app";
+    /// <summary>A product with its environments.</summary>
+    public const string Product = "product";
+    /// <summary>An app connected to a product.</summary>
+    public const string ProductApp = "product_app";
+    /// <summary>An inbound webhook of a product.</summary>
+    public const string Webhook = "webhook";
+}
+
+/// <summary>A verified webhook delivery.</summary>
+/// <param name="Sequence">Store order (cursor); 0 before insertion.</param>
+/// <param name="Id">Delivery id.</param>
+/// <param name="Product">Product tag.</param>
+/// <param name="Webhook">Webhook tag.</param>
+/// <param name="Env">Environment slug.</param>
+/// <param name="ReceivedAt">When it arrived.</param>
+/// <param name="HeadersJson">Headers as a JSON object, signature headers removed.</param>
+/// <param name="Body">Raw body.</param>
+public sealed record WebhookDelivery(long Sequence, string Id, string Product, string Webhook, string Env, DateTimeOffset ReceivedAt, string HeadersJson, byte[] Body);
+
+/// <summary>How often, and when last, a secret was resolved for one product, app, environment and context.</summary>
+public sealed record RecentUse(string? Product, string? App, string? Env, string? Context, long Count, DateTimeOffset LastUsedAt);

@@ -201,6 +201,60 @@ internal sealed class FieldReader
         return ok ? Optional<IReadOnlyList<string>>.Of(items) : default;
     }
 
+    /// <summary>An object of string values (headers, query, parameters); null when absent.</summary>
+    public Dictionary<string, string>? StringMap(string name, int maxItems, int maxValueLength)
+    {
+        _known.Add(name);
+        if (!_object.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            Fail(name, "must be an object of strings");
+            return null;
+        }
+
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var property in element.EnumerateObject())
+        {
+            string key;
+            try
+            {
+                key = property.Name;
+            }
+            catch (InvalidOperationException)
+            {
+                Fail(name, "names must be valid Unicode text");
+                continue;
+            }
+
+            if (property.Value.ValueKind != JsonValueKind.String)
+            {
+                Fail($"{name}.{Printable(key)}", "must be a string");
+            }
+            else if (TryGetText(property.Value, $"{name}.{Printable(key)}", out var text))
+            {
+                if (text.Length > maxValueLength)
+                {
+                    Fail($"{name}.{Printable(key)}", $"must be at most {maxValueLength} characters");
+                }
+                else
+                {
+                    result[key] = text;
+                }
+            }
+        }
+
+        if (result.Count > maxItems)
+        {
+            Fail(name, $"must have at most {maxItems} entries");
+        }
+
+        return result;
+    }
+
     public Optional<long?> UnixSeconds(string name)
     {
         _known.Add(name);

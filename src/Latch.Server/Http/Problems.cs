@@ -29,6 +29,8 @@ internal static class Problems
         ErrorKind.PreconditionFailed => Of(412, error.Code, error.Message),
         ErrorKind.Integrity => Of(500, error.Code, error.Message, References(error.References)),
         ErrorKind.Unresolvable => Of(422, error.Code, error.Message, References(error.References)),
+        ErrorKind.UpstreamUnreachable => Of(502, error.Code, error.Message),
+        ErrorKind.UpstreamTimeout => Of(504, error.Code, error.Message),
         _ => Of(500, "internal_error", "An unexpected error occurred"),
     };
 
@@ -53,6 +55,8 @@ internal static class Problems
         415 => "Unsupported Media Type",
         422 => "Unprocessable Entity",
         429 => "Too Many Requests",
+        502 => "Bad Gateway",
+        504 => "Gateway Timeout",
         503 => "Service Unavailable",
         _ => "Error",
     };

@@ -33,6 +33,7 @@ internal static class SecretsApi
         secrets.MapDelete("/{key}", DeleteAsync).Produces(204).ProducesProblem(404).RequireRole(Authentication.Writers).WithSummary("Delete");
         secrets.MapPost("/{key}/revoke", RevokeAsync).Produces<SecretResponse>().ProducesProblem(404).RequireRole(Authentication.Writers).WithSummary("Revoke");
         secrets.MapGet("/{key}/versions", VersionsAsync).Produces<ListResponse<SecretVersionResponse>>().ProducesProblem(404).RequireRole(Authentication.Readers).WithSummary("List versions");
+        secrets.MapGet("/{key}/usage", UsageAsync).RequireRole(Authentication.Readers).Produces<UsageResponse>().ProducesProblem(404).WithSummary("Where a secret is referenced and who used it recently");
         secrets.MapPost("/{key}/rollback", RollbackAsync).WithJsonBody<RollbackRequest>().Produces<SecretResponse>().ProducesProblem(404).RequireRole(Authentication.Writers).WithSummary("Roll back to a version");
     }
 
@@ -286,6 +287,23 @@ internal static class SecretsApi
         }
     }
 
+    private static async Task<IResult> UsageAsync(string key, HttpContext context, SecretService secrets, Latch.Core.Runtime.RuntimeConfigService configs, ILatchStore store)
+    {
+        var workspaceId = context.Caller().WorkspaceId;
+        var secret = await secrets.GetAsync(workspaceId, key, context.RequestAborted);
+        if (!secret.IsSuccess)
+        {
+            return Problems.From(secret.Error!);
+        }
+
+        var references = await configs.UsageAsync(workspaceId, key, context.RequestAborted);
+        var recent = await store.GetRecentUsesAsync(workspaceId, key, context.RequestAborted);
+        return TypedResults.Ok(new UsageResponse(
+            key,
+            references.Select(r => new UsageReference(r.Product, r.App, r.Env, r.Path)).ToList(),
+            recent.Select(r => new UsageRecent(r.Product, r.App, r.Env, r.Context, r.Count, r.LastUsedAt.UtcDateTime)).ToList()));
+    }
+
     private static async Task<IResult> ValidateAsync(HttpContext context)
     {
         var (document, problem) = await JsonBody.ReadObjectAsync(context, context.RequestAborted);
@@ -486,6 +504,12 @@ internal static class SecretsApi
 }
 
 internal sealed record FoundReferenceResponse(string Path, string Key);
+
+internal sealed record UsageReference(string Product, string App, string? Env, string Path);
+
+internal sealed record UsageRecent(string? Product, string? App, string? Env, string? Context, long Count, DateTime LastUsedAt);
+
+internal sealed record UsageResponse(string Key, IReadOnlyList<UsageReference> References, IReadOnlyList<UsageRecent> Recent);
 
 internal sealed record ErrorResponse(string Path, string? Key, string Code, string Message)
 {

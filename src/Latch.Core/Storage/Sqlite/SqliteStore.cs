@@ -437,6 +437,157 @@ public sealed class SqliteStore : ILatchStore
         }, cancellationToken);
 
     /// <inheritdoc />
+    public Task<bool> PutConfigAsync(string workspaceId, ConfigDocument document, PutMode mode, AuditEvent audit, CancellationToken cancellationToken) =>
+        WriteAsync(async (c, t) =>
+        {
+            var sql = mode == PutMode.Create
+                ? """
+                  INSERT INTO configs(workspace_id, kind, parent, name, body, created_at, updated_at)
+                  VALUES (@workspaceId, @Kind, @Parent, @Name, @Body, @createdAt, @updatedAt)
+                  ON CONFLICT(workspace_id, kind, parent, name) DO NOTHING
+                  """
+                : """
+                  UPDATE configs SET body = @Body, updated_at = @updatedAt
+                  WHERE workspace_id = @workspaceId AND kind = @Kind AND parent = @Parent AND name = @Name
+                  """;
+            var changed = await c.ExecuteAsync(new CommandDefinition(sql, new
+            {
+                workspaceId, document.Kind, document.Parent, document.Name, document.Body,
+                createdAt = Time(document.CreatedAt), updatedAt = Time(document.UpdatedAt),
+            }, t, cancellationToken: cancellationToken));
+            if (changed == 0)
+            {
+                return false;
+            }
+
+            await AppendAsync(c, t, [audit], cancellationToken);
+            return true;
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<ConfigDocument?> GetConfigAsync(string workspaceId, string kind, string parent, string name, CancellationToken cancellationToken) =>
+        ReadAsync(async c => (await c.QuerySingleOrDefaultAsync<ConfigRow>(new CommandDefinition(
+            ConfigSelect + " WHERE workspace_id = @workspaceId AND kind = @kind AND parent = @parent AND name = @name",
+            new { workspaceId, kind, parent, name }, cancellationToken: cancellationToken)))?.ToDocument(), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<ConfigDocument>> ListConfigsAsync(string workspaceId, string kind, string? parent, CancellationToken cancellationToken) =>
+        ReadAsync(async c =>
+        {
+            var rows = await c.QueryAsync<ConfigRow>(new CommandDefinition(
+                ConfigSelect + " WHERE workspace_id = @workspaceId AND kind = @kind AND (@parent IS NULL OR parent = @parent) ORDER BY parent, name",
+                new { workspaceId, kind, parent }, cancellationToken: cancellationToken));
+            return (IReadOnlyList<ConfigDocument>)rows.Select(r => r.ToDocument()).ToList();
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<bool> DeleteConfigAsync(string workspaceId, string kind, string parent, string name, bool cascade, AuditEvent audit, CancellationToken cancellationToken) =>
+        WriteAsync(async (c, t) =>
+        {
+            var deleted = await c.ExecuteAsync(new CommandDefinition(
+                "DELETE FROM configs WHERE workspace_id = @workspaceId AND kind = @kind AND parent = @parent AND name = @name",
+                new { workspaceId, kind, parent, name }, t, cancellationToken: cancellationToken));
+            if (deleted == 0)
+            {
+                return false;
+            }
+
+            if (cascade)
+            {
+                await c.ExecuteAsync(new CommandDefinition(
+                    """
+                    DELETE FROM configs WHERE workspace_id = @workspaceId AND parent = @name;
+                    DELETE FROM webhook_deliveries WHERE workspace_id = @workspaceId AND product = @name;
+                    DELETE FROM webhook_rejections WHERE workspace_id = @workspaceId AND product = @name;
+                    """,
+                    new { workspaceId, name }, t, cancellationToken: cancellationToken));
+            }
+
+            if (kind == ConfigKinds.Webhook)
+            {
+                await c.ExecuteAsync(new CommandDefinition(
+                    """
+                    DELETE FROM webhook_deliveries WHERE workspace_id = @workspaceId AND product = @parent AND webhook = @name;
+                    DELETE FROM webhook_rejections WHERE workspace_id = @workspaceId AND product = @parent AND webhook = @name;
+                    """,
+                    new { workspaceId, parent, name }, t, cancellationToken: cancellationToken));
+            }
+
+            await AppendAsync(c, t, [audit], cancellationToken);
+            return true;
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task AddDeliveryAsync(string workspaceId, WebhookDelivery delivery, AuditEvent audit, CancellationToken cancellationToken) =>
+        WriteAsync(async (c, t) =>
+        {
+            await c.ExecuteAsync(new CommandDefinition(
+                """
+                INSERT INTO webhook_deliveries(id, workspace_id, product, webhook, env, received_at, headers, body)
+                VALUES (@Id, @workspaceId, @Product, @Webhook, @Env, @receivedAt, @HeadersJson, @Body)
+                """,
+                new { delivery.Id, workspaceId, delivery.Product, delivery.Webhook, delivery.Env, receivedAt = Time(delivery.ReceivedAt), delivery.HeadersJson, delivery.Body },
+                t, cancellationToken: cancellationToken));
+            await AppendAsync(c, t, [audit], cancellationToken);
+            return 0;
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<WebhookDelivery>> ListDeliveriesAsync(string workspaceId, string product, string webhook, long? beforeSequence, int limit, CancellationToken cancellationToken) =>
+        ReadAsync(async c =>
+        {
+            var rows = await c.QueryAsync<DeliveryRow>(new CommandDefinition(
+                """
+                SELECT seq, id, product, webhook, env, received_at AS ReceivedAt, headers, body FROM webhook_deliveries
+                WHERE workspace_id = @workspaceId AND product = @product AND webhook = @webhook AND (@beforeSequence IS NULL OR seq < @beforeSequence)
+                ORDER BY seq DESC LIMIT @limit
+                """,
+                new { workspaceId, product, webhook, beforeSequence, limit }, cancellationToken: cancellationToken));
+            return (IReadOnlyList<WebhookDelivery>)rows
+                .Select(r => new WebhookDelivery(r.Seq, r.Id, r.Product, r.Webhook, r.Env, ParseTime(r.ReceivedAt), r.Headers, r.Body))
+                .ToList();
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task AddRejectionAsync(string workspaceId, string product, string webhook, string reason, DateTimeOffset at, AuditEvent audit, CancellationToken cancellationToken) =>
+        WriteAsync(async (c, t) =>
+        {
+            await c.ExecuteAsync(new CommandDefinition(
+                """
+                INSERT INTO webhook_rejections(workspace_id, product, webhook, count, last_at, last_reason)
+                VALUES (@workspaceId, @product, @webhook, 1, @at, @reason)
+                ON CONFLICT(workspace_id, product, webhook) DO UPDATE SET count = count + 1, last_at = excluded.last_at, last_reason = excluded.last_reason
+                """,
+                new { workspaceId, product, webhook, at = Time(at), reason }, t, cancellationToken: cancellationToken));
+            await AppendAsync(c, t, [audit], cancellationToken);
+            return 0;
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<(long Count, DateTimeOffset? LastAt, string? LastReason)> GetRejectionsAsync(string workspaceId, string product, string webhook, CancellationToken cancellationToken) =>
+        ReadAsync(async c =>
+        {
+            var row = await c.QuerySingleOrDefaultAsync<(long, string, string)?>(new CommandDefinition(
+                "SELECT count, last_at, last_reason FROM webhook_rejections WHERE workspace_id = @workspaceId AND product = @product AND webhook = @webhook",
+                new { workspaceId, product, webhook }, cancellationToken: cancellationToken));
+            return row is { } r ? (r.Item1, (DateTimeOffset?)ParseTime(r.Item2), (string?)r.Item3) : (0L, null, null);
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<RecentUse>> GetRecentUsesAsync(string workspaceId, string key, CancellationToken cancellationToken) =>
+        ReadAsync(async c =>
+        {
+            var rows = await c.QueryAsync<RecentRow>(new CommandDefinition(
+                """
+                SELECT product, app, env, context, count(*) AS Count, max(at) AS LastAt FROM audit_events
+                WHERE workspace_id = @workspaceId AND secret_key = @key AND action = 'secret.resolved'
+                GROUP BY product, app, env, context ORDER BY LastAt DESC LIMIT 500
+                """,
+                new { workspaceId, key }, cancellationToken: cancellationToken));
+            return (IReadOnlyList<RecentUse>)rows.Select(r => new RecentUse(r.Product, r.App, r.Env, r.Context, r.Count, ParseTime(r.LastAt))).ToList();
+        }, cancellationToken);
+
+    /// <inheritdoc />
     public Task AppendAuditAsync(IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken) =>
         WriteAsync(async (c, t) =>
         {
@@ -504,6 +655,9 @@ public sealed class SqliteStore : ILatchStore
     private const string SecretSelect =
         "SELECT secret_key AS SecretKey, description, token_type AS TokenType, scope, envs, expires_at AS ExpiresAt, revoked, current_version AS CurrentVersion, created_at AS CreatedAt, updated_at AS UpdatedAt, last_used_at AS LastUsedAt FROM secrets";
 
+    private const string ConfigSelect =
+        "SELECT kind, parent, name, body, created_at AS CreatedAt, updated_at AS UpdatedAt FROM configs";
+
     private const string ApiKeySelect =
         "SELECT id, workspace_id AS WorkspaceId, name, role, apps, envs, expires_at AS ExpiresAt, is_bootstrap AS IsBootstrap, created_at AS CreatedAt, key_hash AS KeyHash FROM api_keys";
 
@@ -523,6 +677,40 @@ public sealed class SqliteStore : ILatchStore
         public string Id { get; set; } = "";
         public string Name { get; set; } = "";
         public string CreatedAt { get; set; } = "";
+    }
+
+    private sealed class ConfigRow
+    {
+        public string Kind { get; set; } = "";
+        public string Parent { get; set; } = "";
+        public string Name { get; set; } = "";
+        public string Body { get; set; } = "";
+        public string CreatedAt { get; set; } = "";
+        public string UpdatedAt { get; set; } = "";
+
+        public ConfigDocument ToDocument() => new(Kind, Parent, Name, Body, ParseTime(CreatedAt), ParseTime(UpdatedAt));
+    }
+
+    private sealed class RecentRow
+    {
+        public string? Product { get; set; }
+        public string? App { get; set; }
+        public string? Env { get; set; }
+        public string? Context { get; set; }
+        public long Count { get; set; }
+        public string LastAt { get; set; } = "";
+    }
+
+    private sealed class DeliveryRow
+    {
+        public long Seq { get; set; }
+        public string Id { get; set; } = "";
+        public string Product { get; set; } = "";
+        public string Webhook { get; set; } = "";
+        public string Env { get; set; } = "";
+        public string ReceivedAt { get; set; } = "";
+        public string Headers { get; set; } = "{}";
+        public byte[] Body { get; set; } = [];
     }
 
     private sealed class VersionRow
