@@ -5,11 +5,13 @@ using Latch.Core.References;
 using Latch.Core.Secrets;
 using Latch.Core.Storage;
 using Latch.Core.Storage.Sqlite;
+using Latch.Core.Webhooks;
 using Latch.Server.Access;
 using Latch.Core.Runtime;
 using Latch.Server.Http;
 using Latch.Server.Runtime;
 using Latch.Server.Secrets;
+using Latch.Server.Webhooks;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -168,6 +170,7 @@ public static class LatchServer
         builder.Services.AddSingleton<SecretService>();
         builder.Services.AddSingleton(new ResolutionEngine(time));
         builder.Services.AddSingleton<ResolutionService>();
+        builder.Services.AddSingleton<WebhookService>();
         builder.Services.AddSingleton<RuntimeConfigService>();
         builder.Services.AddSingleton<ActionRunner>();
         builder.Services.AddHttpClient(ActionRunner.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
@@ -243,6 +246,8 @@ public static class LatchServer
         var v1 = app.MapGroup("/v1").RequireApiKey();
         v1.MapAccess();
         v1.MapSecrets();
+        v1.MapWebhooks();
+        app.MapWebhookReceiver();
         v1.MapApps();
         v1.MapProducts();
         v1.MapActions();

@@ -13,16 +13,16 @@ internal static class ProductEnvSpec
     public static JsonObject Parse(string spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        var parts = spec.Split(':').Select(p => p.Trim()).ToList();
+        var parts = spec.Split(':').ToList();
         var active = true;
-        if (parts.Count > 1 && parts[^1] is var last
+        if (parts.Count > 1 && parts[^1].Trim() is var last
             && (last.Equals("inactive", StringComparison.OrdinalIgnoreCase) || last.Equals("active", StringComparison.OrdinalIgnoreCase)))
         {
             active = last.Equals("active", StringComparison.OrdinalIgnoreCase);
             parts.RemoveAt(parts.Count - 1);
         }
 
-        var slug = parts[0];
+        var slug = parts[0].Trim();
         if (slug.Length == 0)
         {
             throw new CliUsageException($"--env '{spec}': the environment slug is empty (expected slug[:Name][:inactive])");

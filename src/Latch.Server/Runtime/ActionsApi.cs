@@ -38,7 +38,9 @@ internal static class ActionsApi
                 fields.Fail("auth_tag", "must be an auth tag");
             }
 
-            var retries = fields.Has("retries") ? fields.RequiredInt("retries", 0, MaxRetries) : 0;
+            var retries = fields.Has("retries") && document.RootElement.GetProperty("retries").ValueKind != JsonValueKind.Null
+                ? fields.RequiredInt("retries", 0, MaxRetries)
+                : 0;
             ActionInput input = new();
             if (fields.Has("input"))
             {
@@ -51,9 +53,9 @@ internal static class ActionsApi
                 {
                     var inner = new FieldReader(element);
                     input = new ActionInput(
-                        Strings(inner, fields, "headers"),
-                        Strings(inner, fields, "query"),
-                        Strings(inner, fields, "params"),
+                        Strings(inner, "headers"),
+                        Strings(inner, "query"),
+                        Strings(inner, "params"),
                         inner.Has("body") ? element.GetProperty("body").Clone() : null);
                     if (inner.Error is { } innerError)
                     {
@@ -101,16 +103,7 @@ internal static class ActionsApi
         return value;
     }
 
-    private static Dictionary<string, string>? Strings(FieldReader inner, FieldReader outer, string name)
-    {
-        if (!inner.Has(name))
-        {
-            return null;
-        }
-
-        var result = inner.StringMap(name, 100, 8 * 1024);
-        return result;
-    }
+    private static Dictionary<string, string>? Strings(FieldReader inner, string name) => inner.StringMap(name, 100, 8 * 1024);
 }
 
 #pragma warning disable CA1812 // OpenAPI shape only.
