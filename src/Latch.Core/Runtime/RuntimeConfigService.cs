@@ -9,8 +9,8 @@ namespace Latch.Core.Runtime;
 /// <summary>A reference in a stored product app that would fail in its environment today.</summary>
 public sealed record ConfigWarning(string Env, string Path, string? Key, string Code, string Message);
 
-/// <summary>A stored configuration that references a secret.</summary>
-public sealed record SecretUsage(string Product, string App, string? Env, string Path);
+/// <summary>A stored configuration that references a secret: a product app (per environment) or a webhook (every environment).</summary>
+public sealed record SecretUsage(string Product, string App, string? Env, string Path, string Source);
 
 /// <summary>Apps, products and product apps: validated, stored with references unresolved, audited.</summary>
 public sealed class RuntimeConfigService
@@ -216,7 +216,16 @@ public sealed class RuntimeConfigService
             var scanned = ReferenceScanner.Scan(Encoding.UTF8.GetBytes(document.Body));
             foreach (var reference in scanned.References.Where(r => r.Key == key))
             {
-                usages.Add(new SecretUsage(document.Parent, document.Name, EnvOf(config, reference.Path), reference.Path));
+                usages.Add(new SecretUsage(document.Parent, document.Name, EnvOf(config, reference.Path), reference.Path, "product_app"));
+            }
+        }
+
+        foreach (var document in await _store.ListConfigsAsync(workspaceId, ConfigKinds.Webhook, null, cancellationToken))
+        {
+            var webhook = ConfigJson.Deserialize<Webhooks.WebhookDefinition>(document.Body);
+            if (ReferenceText.Find(webhook.SigningSecret).Any(r => r.Key == key))
+            {
+                usages.Add(new SecretUsage(document.Parent, webhook.App, null, "$.signing_secret", $"webhook:{webhook.Tag}"));
             }
         }
 

@@ -300,7 +300,7 @@ internal static class SecretsApi
         var recent = await store.GetRecentUsesAsync(workspaceId, key, context.RequestAborted);
         return TypedResults.Ok(new UsageResponse(
             key,
-            references.Select(r => new UsageReference(r.Product, r.App, r.Env, r.Path)).ToList(),
+            references.Select(r => new UsageReference(r.Product, r.App, r.Env, r.Path, r.Source)).ToList(),
             recent.Select(r => new UsageRecent(r.Product, r.App, r.Env, r.Context, r.Count, r.LastUsedAt.UtcDateTime)).ToList()));
     }
 
@@ -505,7 +505,7 @@ internal static class SecretsApi
 
 internal sealed record FoundReferenceResponse(string Path, string Key);
 
-internal sealed record UsageReference(string Product, string App, string? Env, string Path);
+internal sealed record UsageReference(string Product, string App, string? Env, string Path, string Source);
 
 internal sealed record UsageRecent(string? Product, string? App, string? Env, string? Context, long Count, DateTime LastUsedAt);
 
