@@ -23,6 +23,8 @@ public enum ErrorKind
     UpstreamUnreachable,
     /// <summary>The upstream of an action did not answer in time (504).</summary>
     UpstreamTimeout,
+    /// <summary>The audit log cannot be written, so nothing that must be recorded may happen (503).</summary>
+    AuditUnavailable,
 }
 
 /// <summary>An expected failure with a stable code and an exact message. Never carries a value.</summary>
@@ -41,6 +43,10 @@ public sealed record LatchError(
     /// <summary>Invalid input in one field.</summary>
     public static LatchError Invalid(string field, string message) =>
         Invalid(new Dictionary<string, string[]> { [field] = [message] });
+
+    /// <summary><c>audit_unavailable</c>: refused because it could not be recorded.</summary>
+    public static LatchError AuditUnavailable { get; } =
+        new(ErrorKind.AuditUnavailable, "audit_unavailable", "The audit log cannot be written, so the request was refused; nothing was resolved or revealed");
 
     /// <summary><c>secret_not_found</c>.</summary>
     public static LatchError SecretNotFound(string key) => new(ErrorKind.NotFound, ReferenceCodes.NotFound, ReferenceMessages.NotFound(key));

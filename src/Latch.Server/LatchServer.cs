@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Latch.Core.Access;
+using Latch.Core.Audit;
 using Latch.Core.Crypto;
 using Latch.Core.References;
 using Latch.Core.Secrets;
@@ -7,6 +8,7 @@ using Latch.Core.Storage;
 using Latch.Core.Storage.Sqlite;
 using Latch.Core.Webhooks;
 using Latch.Server.Access;
+using Latch.Server.Audit;
 using Latch.Core.Runtime;
 using Latch.Server.Http;
 using Latch.Server.Runtime;
@@ -167,6 +169,8 @@ public static class LatchServer
         builder.Services.AddSingleton(keyring);
         builder.Services.AddSingleton(new JsonBody.Limits(options.MaxRequestBodyBytes));
         builder.Services.AddSingleton<AccessService>();
+        var auditWriter = new AuditWriter(store);
+        builder.Services.AddSingleton(auditWriter);
         builder.Services.AddSingleton<SecretService>();
         builder.Services.AddSingleton(new ResolutionEngine(time));
         builder.Services.AddSingleton<ResolutionService>();
@@ -251,8 +255,10 @@ public static class LatchServer
         v1.MapApps();
         v1.MapProducts();
         v1.MapActions();
+        v1.MapAudit();
         app.Lifetime.ApplicationStopped.Register(() =>
         {
+            auditWriter.DisposeAsync().AsTask().GetAwaiter().GetResult();
             keyring.Dispose();
             master.Key.Dispose();
             store.DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -1,3 +1,4 @@
+using Latch.Core.Audit;
 using Latch.Core.Crypto;
 using Latch.Core.References;
 using Latch.Core.Storage;
@@ -13,14 +14,16 @@ public sealed class ResolutionService
     private readonly ILatchStore _store;
     private readonly Keyring _keyring;
     private readonly ResolutionEngine _engine;
+    private readonly AuditWriter _audit;
     private readonly TimeProvider _time;
 
     /// <summary>Creates the service.</summary>
-    public ResolutionService(ILatchStore store, Keyring keyring, ResolutionEngine engine, TimeProvider time)
+    public ResolutionService(ILatchStore store, Keyring keyring, ResolutionEngine engine, AuditWriter audit, TimeProvider time)
     {
         _store = store;
         _keyring = keyring;
         _engine = engine;
+        _audit = audit;
         _time = time;
     }
 
@@ -56,7 +59,15 @@ public sealed class ResolutionService
             {
                 SecretKey = e.Key, Path = e.Path, Code = e.Code,
             }).ToList();
-            await _store.AppendAuditAsync(denied, cancellationToken);
+            try
+            {
+                await _audit.AppendAsync(denied, cancellationToken);
+            }
+            catch (AuditUnavailableException)
+            {
+                return LatchError.AuditUnavailable;
+            }
+
             return Problem(outcome.Errors);
         }
 
@@ -66,7 +77,15 @@ public sealed class ResolutionService
             {
                 SecretKey = r.Key, Version = r.Version, Path = r.Path,
             }).ToList();
-            await _store.AppendAuditAsync(resolved, cancellationToken);
+            try
+            {
+                // The values leave only after this commit (SPEC §6: no secret leaves unrecorded).
+                await _audit.AppendAsync(resolved, cancellationToken);
+            }
+            catch (AuditUnavailableException)
+            {
+                return LatchError.AuditUnavailable;
+            }
         }
 
         return outcome;

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Latch.Core.Audit;
 using Latch.Core.Crypto;
 using Latch.Core.References;
 using Latch.Core.Storage;
@@ -65,12 +66,14 @@ public sealed class SecretService
     private readonly ILatchStore _store;
     private readonly Keyring _keyring;
     private readonly TimeProvider _time;
+    private readonly AuditWriter _audit;
 
     /// <summary>Creates the service.</summary>
-    public SecretService(ILatchStore store, Keyring keyring, TimeProvider time)
+    public SecretService(ILatchStore store, Keyring keyring, AuditWriter audit, TimeProvider time)
     {
         _store = store;
         _keyring = keyring;
+        _audit = audit;
         _time = time;
     }
 
@@ -120,9 +123,17 @@ public sealed class SecretService
             return value.Error!;
         }
 
-        await _store.AppendAuditAsync(
-            [Event(workspaceId, "secret.revealed", actor, _time.GetUtcNow()) with { SecretKey = key, Version = secret.Version }],
-            cancellationToken);
+        try
+        {
+            await _audit.AppendAsync(
+                [Event(workspaceId, "secret.revealed", actor, _time.GetUtcNow()) with { SecretKey = key, Version = secret.Version }],
+                cancellationToken);
+        }
+        catch (AuditUnavailableException)
+        {
+            return LatchError.AuditUnavailable;
+        }
+
         return (secret, value.Value!);
     }
 

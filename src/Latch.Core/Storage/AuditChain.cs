@@ -56,4 +56,27 @@ public static class AuditChain
         Field(e.Detail);
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(builder.ToString())));
     }
+
+    /// <summary>
+    /// Walks a workspace's events in commit order: each must link to the previous hash and carry the hash of its own
+    /// fields. Returns how many were checked and the first broken event, if any.
+    /// </summary>
+    public static async Task<(long Checked, AuditEvent? FirstBroken)> VerifyAsync(IAsyncEnumerable<AuditEvent> events, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var previous = Genesis;
+        long count = 0;
+        await foreach (var e in events.WithCancellation(cancellationToken))
+        {
+            count++;
+            if (!string.Equals(e.PrevHash, previous, StringComparison.Ordinal) || !string.Equals(Compute(e), e.Hash, StringComparison.Ordinal))
+            {
+                return (count, e);
+            }
+
+            previous = e.Hash;
+        }
+
+        return (count, null);
+    }
 }

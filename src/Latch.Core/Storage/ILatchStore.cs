@@ -95,6 +95,12 @@ public interface ILatchStore : IAsyncDisposable
     /// <summary>Rejections of a webhook: count, last time and reason.</summary>
     Task<(long Count, DateTimeOffset? LastAt, string? LastReason)> GetRejectionsAsync(string workspaceId, string product, string webhook, CancellationToken cancellationToken);
 
+    /// <summary>A page of the audit log, newest first (oldest first when <see cref="AuditQuery.AfterSequence"/> is set, for following).</summary>
+    Task<IReadOnlyList<AuditEvent>> QueryAuditAsync(string workspaceId, AuditQuery query, CancellationToken cancellationToken);
+
+    /// <summary>Every event of a workspace in commit order (for chain verification), streamed.</summary>
+    IAsyncEnumerable<AuditEvent> ReadAuditChainAsync(string workspaceId, CancellationToken cancellationToken);
+
     /// <summary>Resolutions of a secret grouped by product, app, environment and context, most recent first.</summary>
     Task<IReadOnlyList<RecentUse>> GetRecentUsesAsync(string workspaceId, string key, CancellationToken cancellationToken);
 

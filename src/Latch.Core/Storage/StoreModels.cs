@@ -94,7 +94,21 @@ public sealed record AuditEvent
     public string PrevHash { get; init; } = "";
     /// <summary>This event's hash (set by the store).</summary>
     public string Hash { get; init; } = "";
+    /// <summary>Commit order in the store (0 before it is stored).</summary>
+    public long Sequence { get; init; }
 }
+
+/// <summary>A page of a workspace's audit log, newest first, filtered.</summary>
+public sealed record AuditQuery(
+    string? Secret = null,
+    string? App = null,
+    string? Env = null,
+    string? Action = null,
+    DateTimeOffset? Since = null,
+    DateTimeOffset? Until = null,
+    long? BeforeSequence = null,
+    long? AfterSequence = null,
+    int Limit = 100);
 
 /// <summary>Who acted and from where; attached to audit events.</summary>
 public sealed record Actor(string? KeyId, string? Name, string? RequestId, string? Client)

@@ -44,6 +44,8 @@ public enum DeliveryStatus
     Verified,
     /// <summary>Signature missing, invalid or stale, or the secret did not resolve; counted and audited, not stored.</summary>
     Rejected,
+    /// <summary>The audit log cannot be written: nothing was verified (the sender should retry).</summary>
+    AuditUnavailable,
 }
 
 /// <summary>The outcome of <see cref="WebhookService.ReceiveAsync"/>.</summary>
@@ -236,6 +238,12 @@ public sealed class WebhookService
 
         var resolved = await _resolution.ResolveAsync(workspaceId, SigningDocument(hook.SigningSecret),
             new ResolutionTarget(hook.App, env, product), Context(hook), sender, cancellationToken);
+        if (!resolved.IsSuccess && resolved.Error!.Kind == ErrorKind.AuditUnavailable)
+        {
+            // The verification could not be recorded: refuse with 503 so the sender retries later.
+            return new DeliveryOutcome(DeliveryStatus.AuditUnavailable, resolved.Error.Code);
+        }
+
         if (!resolved.IsSuccess)
         {
             return await RejectAsync(rejection, resolved.Error!.Code, resolved.Error.Message, referencedKey, cancellationToken);

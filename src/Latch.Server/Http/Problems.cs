@@ -31,6 +31,7 @@ internal static class Problems
         ErrorKind.Unresolvable => Of(422, error.Code, error.Message, References(error.References)),
         ErrorKind.UpstreamUnreachable => Of(502, error.Code, error.Message),
         ErrorKind.UpstreamTimeout => Of(504, error.Code, error.Message),
+        ErrorKind.AuditUnavailable => Of(503, error.Code, error.Message),
         _ => Of(500, "internal_error", "An unexpected error occurred"),
     };
 

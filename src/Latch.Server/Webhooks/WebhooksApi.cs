@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 using System.Text.Unicode;
 using Latch.Core.Storage;
 using Latch.Core.Validation;
+using Latch.Core;
 using Latch.Core.Webhooks;
 using Latch.Server.Access;
 using Latch.Server.Http;
@@ -197,6 +198,8 @@ internal static partial class WebhooksApi
                 Log.DeliveryRejected(logger, product, tag, env, outcome.Reason!);
                 // The sender learns nothing about why: the audit log and the webhook's counter say it.
                 return Problems.Of(401, "webhook_unauthorized", "The delivery's signature could not be verified");
+            case DeliveryStatus.AuditUnavailable:
+                return Problems.From(LatchError.AuditUnavailable);
             default:
                 return Problems.Of(404, "webhook_not_found", "No webhook receives deliveries at this address");
         }

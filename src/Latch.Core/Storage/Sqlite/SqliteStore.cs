@@ -574,6 +574,40 @@ public sealed class SqliteStore : ILatchStore
         }, cancellationToken);
 
     /// <inheritdoc />
+    public Task<IReadOnlyList<AuditEvent>> QueryAuditAsync(string workspaceId, AuditQuery query, CancellationToken cancellationToken) =>
+        ReadAsync(async c =>
+        {
+            var sql = new System.Text.StringBuilder(AuditSelect).Append(" WHERE workspace_id = @workspaceId");
+            if (query.Secret is not null) sql.Append(" AND secret_key = @Secret");
+            if (query.App is not null) sql.Append(" AND app = @App");
+            if (query.Env is not null) sql.Append(" AND env = @Env");
+            if (query.Action is not null) sql.Append(" AND action = @Action");
+            if (query.Since is not null) sql.Append(" AND at >= @since");
+            if (query.Until is not null) sql.Append(" AND at < @until");
+            if (query.BeforeSequence is not null) sql.Append(" AND seq < @BeforeSequence");
+            if (query.AfterSequence is not null) sql.Append(" AND seq > @AfterSequence");
+            sql.Append(query.AfterSequence is null ? " ORDER BY seq DESC" : " ORDER BY seq ASC").Append(" LIMIT @Limit");
+            var rows = await c.QueryAsync<AuditRow>(new CommandDefinition(sql.ToString(), new
+            {
+                workspaceId, query.Secret, query.App, query.Env, query.Action,
+                since = query.Since is { } s ? Time(s) : null, until = query.Until is { } u ? Time(u) : null,
+                query.BeforeSequence, query.AfterSequence, query.Limit,
+            }, cancellationToken: cancellationToken));
+            return (IReadOnlyList<AuditEvent>)rows.Select(r => r.ToEvent()).ToList();
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<AuditEvent> ReadAuditChainAsync(string workspaceId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var rows = connection.QueryUnbufferedAsync<AuditRow>(AuditSelect + " WHERE workspace_id = @workspaceId ORDER BY seq", new { workspaceId });
+        await foreach (var row in rows.WithCancellation(cancellationToken))
+        {
+            yield return row.ToEvent();
+        }
+    }
+
+    /// <inheritdoc />
     public Task<IReadOnlyList<RecentUse>> GetRecentUsesAsync(string workspaceId, string key, CancellationToken cancellationToken) =>
         ReadAsync(async c =>
         {
@@ -658,6 +692,9 @@ public sealed class SqliteStore : ILatchStore
     private const string ConfigSelect =
         "SELECT kind, parent, name, body, created_at AS CreatedAt, updated_at AS UpdatedAt FROM configs";
 
+    private const string AuditSelect =
+        "SELECT seq, id, workspace_id AS WorkspaceId, at, action, actor_key_id AS ActorKeyId, actor_name AS ActorName, request_id AS RequestId, client, secret_key AS SecretKey, version, product, app, env, context, path, code, detail, prev_hash AS PrevHash, hash FROM audit_events";
+
     private const string ApiKeySelect =
         "SELECT id, workspace_id AS WorkspaceId, name, role, apps, envs, expires_at AS ExpiresAt, is_bootstrap AS IsBootstrap, created_at AS CreatedAt, key_hash AS KeyHash FROM api_keys";
 
@@ -689,6 +726,37 @@ public sealed class SqliteStore : ILatchStore
         public string UpdatedAt { get; set; } = "";
 
         public ConfigDocument ToDocument() => new(Kind, Parent, Name, Body, ParseTime(CreatedAt), ParseTime(UpdatedAt));
+    }
+
+    private sealed class AuditRow
+    {
+        public long Seq { get; set; }
+        public string Id { get; set; } = "";
+        public string WorkspaceId { get; set; } = "";
+        public string At { get; set; } = "";
+        public string Action { get; set; } = "";
+        public string? ActorKeyId { get; set; }
+        public string? ActorName { get; set; }
+        public string? RequestId { get; set; }
+        public string? Client { get; set; }
+        public string? SecretKey { get; set; }
+        public long? Version { get; set; }
+        public string? Product { get; set; }
+        public string? App { get; set; }
+        public string? Env { get; set; }
+        public string? Context { get; set; }
+        public string? Path { get; set; }
+        public string? Code { get; set; }
+        public string? Detail { get; set; }
+        public string PrevHash { get; set; } = "";
+        public string Hash { get; set; } = "";
+
+        public AuditEvent ToEvent() => new()
+        {
+            Sequence = Seq, Id = Id, WorkspaceId = WorkspaceId, At = ParseTime(At), Action = Action, ActorKeyId = ActorKeyId, ActorName = ActorName,
+            RequestId = RequestId, Client = Client, SecretKey = SecretKey, Version = Version is null ? null : (int)Version, Product = Product, App = App,
+            Env = Env, Context = Context, Path = Path, Code = Code, Detail = Detail, PrevHash = PrevHash, Hash = Hash,
+        };
     }
 
     private sealed class RecentRow
