@@ -50,6 +50,8 @@ internal static class LatchCli
         root.Subcommands.Add(AppsCommand.Create(env, global));
         root.Subcommands.Add(ProductsCommand.Create(env, global));
         root.Subcommands.Add(RunCommand.Create(env, global));
+        root.Subcommands.Add(Audit.AuditCommand.Create(env, global));
+        root.Subcommands.Add(MasterKey.MasterKeyCommand.Create(env, global));
         root.Subcommands.Add(Dev.EchoCommand.Create(env));
         return root;
     }

@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Latch.Core.Access;
 using Latch.Core.Audit;
 using Latch.Core.Crypto;
+using Latch.Core.Observability;
 using Latch.Core.References;
 using Latch.Core.Secrets;
 using Latch.Core.Storage;
@@ -11,6 +13,7 @@ using Latch.Server.Access;
 using Latch.Server.Audit;
 using Latch.Core.Runtime;
 using Latch.Server.Http;
+using Latch.Server.Observability;
 using Latch.Server.Runtime;
 using Latch.Server.Secrets;
 using Latch.Server.Webhooks;
@@ -169,8 +172,8 @@ public static class LatchServer
         builder.Services.AddSingleton(keyring);
         builder.Services.AddSingleton(new JsonBody.Limits(options.MaxRequestBodyBytes));
         builder.Services.AddSingleton<AccessService>();
-        var auditWriter = new AuditWriter(store);
-        builder.Services.AddSingleton(auditWriter);
+        builder.Services.AddLatchObservability();
+        builder.Services.AddSingleton(s => new AuditWriter(store, telemetry: s.GetRequiredService<LatchTelemetry>()));
         builder.Services.AddSingleton<SecretService>();
         builder.Services.AddSingleton(new ResolutionEngine(time));
         builder.Services.AddSingleton<ResolutionService>();
@@ -185,11 +188,13 @@ public static class LatchServer
                 UseCookies = false,
                 PooledConnectionLifetime = TimeSpan.FromMinutes(2),
                 ConnectTimeout = TimeSpan.FromSeconds(10),
+                // The upstream is a third party: Latch's trace context (latch.action.run) is not sent to it.
             })
             // The default handlers log request URIs, whose query may hold resolved values.
             .RemoveAllLoggers();
 
         var app = builder.Build();
+        var auditWriter = app.Services.GetRequiredService<AuditWriter>();
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             StatusCodeSelector = _ => StatusCodes.Status500InternalServerError,
@@ -246,6 +251,7 @@ public static class LatchServer
             }
         }).ExcludeFromDescription();
         app.MapOpenApi();
+        app.MapLatchMetrics();
 
         var v1 = app.MapGroup("/v1").RequireApiKey();
         v1.MapAccess();

@@ -24,6 +24,15 @@ public sealed record ServeOptions
     /// <summary>Whether <c>?reveal=true</c> is allowed at all.</summary>
     public bool RevealEnabled { get; init; } = true;
 
+    /// <summary>Default of <see cref="ExpiryWarning"/>: seven days.</summary>
+    public static readonly TimeSpan DefaultExpiryWarning = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// Secrets that are neither revoked nor expired and expire within this window are flagged <c>expiring_soon</c>
+    /// in API responses (<c>LATCH_EXPIRY_WARNING</c>, <c>latch serve --expiry-warning</c>).
+    /// </summary>
+    public TimeSpan ExpiryWarning { get; init; } = DefaultExpiryWarning;
+
     /// <summary>How long <c>actions.run</c> waits for an upstream (504 after).</summary>
     public TimeSpan ActionTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -25,6 +25,7 @@ internal static class SecretsCommand
         secrets.Subcommands.Add(DeleteCommand(env, global));
         secrets.Subcommands.Add(VersionsCommand(env, global));
         secrets.Subcommands.Add(RollbackCommand(env, global));
+        secrets.Subcommands.Add(ExpiringCommand(env, global));
         return secrets;
     }
 
@@ -346,6 +347,96 @@ internal static class SecretsCommand
             return ExitCodes.Success;
         }));
         return command;
+    }
+
+    private static Command ExpiringCommand(CliEnvironment env, GlobalOptions global)
+    {
+        var within = new Option<string?>("--within") { Description = "Window from now, e.g. 7d, 48h, 2w, or seconds (default 7d)" };
+        var command = new Command("expiring", "List secrets that expire soon (neither revoked nor expired yet), soonest first") { within };
+        command.SetAction(LatchCli.Handler(env, global, async context =>
+        {
+            var window = Shared.DurationParser.Parse(context.Parse.GetValue(within) ?? "7d", "--within");
+            var seconds = ((long)window.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            using var client = context.CreateClient();
+            var (items, _, _) = await ReadPagesAsync(
+                client, "v1/secrets", [$"expiring_within={seconds}", "limit=500"], null, all: true, context.CancellationToken);
+            var sorted = new JsonArray(items
+                .OrderBy(i => Json.Number(i, "expires_at") ?? long.MaxValue)
+                .ThenBy(i => Json.String(i, "key"), StringComparer.Ordinal)
+                .Select(i => i?.DeepClone())
+                .ToArray());
+            if (context.Json)
+            {
+                await context.Env.Out.WriteLineAsync(Json.Format(new JsonObject { ["items"] = sorted, ["next_cursor"] = null }));
+                return ExitCodes.Success;
+            }
+
+            var console = context.Env.CreateConsole();
+            var span = Describe(window);
+            if (sorted.Count == 0)
+            {
+                console.WriteLine($"No secrets expire within {span}.");
+                return ExitCodes.Success;
+            }
+
+            var now = context.Env.Time.GetUtcNow();
+            var table = new Table().Border(TableBorder.Rounded);
+            foreach (var header in new[] { "Key", "Expires", "Expires in", "Scope", "Environments", "Version" })
+            {
+                table.AddColumn(new TableColumn(new Text(header)));
+            }
+
+            foreach (var secret in sorted)
+            {
+                var left = Json.Number(secret, "expires_at") is { } at
+                    ? Describe(DateTimeOffset.FromUnixTimeSeconds(at) - now)
+                    : "";
+                table.AddRow(
+                    new Text(Json.String(secret, "key") ?? ""),
+                    new Text(SecretRenderer.Expires(secret)),
+                    new Text(left),
+                    new Text(SecretRenderer.Scope(secret)),
+                    new Text(SecretRenderer.Envs(secret)),
+                    new Text(Json.Number(secret, "version")?.ToString(CultureInfo.InvariantCulture) ?? ""));
+            }
+
+            console.WriteLine($"{sorted.Count} secret(s) expire within {span}:");
+            console.Write(table);
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    /// <summary>A short human duration: <c>3d 4h</c>, <c>5h 10m</c>, <c>12m</c>, <c>40s</c>.</summary>
+    internal static string Describe(TimeSpan span)
+    {
+        if (span <= TimeSpan.Zero)
+        {
+            return "now";
+        }
+
+        var parts = new List<string>();
+        if (span.Days > 0)
+        {
+            parts.Add($"{span.Days}d");
+        }
+
+        if (span.Hours > 0)
+        {
+            parts.Add($"{span.Hours}h");
+        }
+
+        if (span.Days == 0 && span.Minutes > 0)
+        {
+            parts.Add($"{span.Minutes}m");
+        }
+
+        if (parts.Count == 0)
+        {
+            parts.Add($"{Math.Max(1, span.Seconds)}s");
+        }
+
+        return string.Join(' ', parts);
     }
 
     /// <summary>Reads one page, or every page when <paramref name="all"/>; returns the items, the next cursor and the first page as answered.</summary>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using Latch.Cli.Shared;
 using Latch.Server;
 
 namespace Latch.Cli.Serve;
@@ -18,20 +19,37 @@ internal static class ServeCommand
         {
             Description = "File holding the master key, base64 of 32 bytes (default: $LATCH_MASTER_KEY)",
         };
-        var disableReveal = new Option<bool>("--disable-reveal") { Description = "Refuse ?reveal=true server-wide" };
-
-        var command = new Command("serve", "Run the Latch server (reads LATCH_MASTER_KEY, LATCH_BOOTSTRAP_KEY, LATCH_DATA)")
+        var disableReveal = new Option<bool>("--no-reveal", "--disable-reveal")
         {
-            urls, data, masterKeyFile, disableReveal,
+            Description = "Refuse ?reveal=true server-wide with 403 reveal_disabled (default: $LATCH_ALLOW_REVEAL, true)",
+        };
+        var expiryWarning = new Option<string?>("--expiry-warning")
+        {
+            Description = "Flag secrets expiring within this window as expiring_soon, e.g. 7d, 48h (default: $LATCH_EXPIRY_WARNING or 7d)",
+        };
+
+        var command = new Command("serve", "Run the Latch server (reads LATCH_MASTER_KEY, LATCH_BOOTSTRAP_KEY, LATCH_DATA, LATCH_ALLOW_REVEAL, LATCH_EXPIRY_WARNING)")
+        {
+            urls, data, masterKeyFile, disableReveal, expiryWarning,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var options = BuildOptions(
-                env,
-                parse.GetValue(urls),
-                parse.GetValue(data),
-                parse.GetValue(masterKeyFile),
-                parse.GetValue(disableReveal));
+            ServeOptions options;
+            try
+            {
+                options = BuildOptions(
+                    env,
+                    parse.GetValue(urls),
+                    parse.GetValue(data),
+                    parse.GetValue(masterKeyFile),
+                    parse.GetValue(disableReveal),
+                    parse.GetValue(expiryWarning));
+            }
+            catch (CliUsageException e)
+            {
+                await env.Error.WriteLineAsync($"Error: {e.Message}");
+                return ExitCodes.Usage;
+            }
 
             // The web host's own console lifetime swallows SIGTERM/SIGINT without ending RunAsync, so the
             // signals are turned into cancellation here: Ctrl+C, 'docker stop' and systemd all stop the server.
@@ -50,9 +68,17 @@ internal static class ServeCommand
         return command;
     }
 
-    public static ServeOptions BuildOptions(CliEnvironment env, string? urls, string? data, string? masterKeyFile, bool disableReveal)
+    /// <summary>
+    /// Flags win over environment variables. Throws <see cref="CliUsageException"/> for an invalid
+    /// <c>LATCH_ALLOW_REVEAL</c> or expiry warning.
+    /// </summary>
+    public static ServeOptions BuildOptions(CliEnvironment env, string? urls, string? data, string? masterKeyFile, bool disableReveal, string? expiryWarning = null)
     {
         ArgumentNullException.ThrowIfNull(env);
+        var warningText = expiryWarning ?? env.Variable("LATCH_EXPIRY_WARNING");
+        var warning = warningText is null
+            ? ServeOptions.DefaultExpiryWarning
+            : DurationParser.Parse(warningText, expiryWarning is null ? "LATCH_EXPIRY_WARNING" : "--expiry-warning", allowZero: true);
         return new ServeOptions
         {
             Urls = urls ?? DefaultUrls,
@@ -61,7 +87,29 @@ internal static class ServeCommand
             // An explicit --master-key-file wins over the variable.
             MasterKey = masterKeyFile is null ? env.Variable("LATCH_MASTER_KEY") : null,
             BootstrapKey = env.Variable("LATCH_BOOTSTRAP_KEY"),
-            RevealEnabled = !disableReveal,
+            RevealEnabled = !disableReveal && RevealAllowedByEnvironment(env),
+            ExpiryWarning = warning,
         };
+    }
+
+    private static bool RevealAllowedByEnvironment(CliEnvironment env)
+    {
+        var text = env.Variable("LATCH_ALLOW_REVEAL")?.Trim();
+        if (text is null)
+        {
+            return true;
+        }
+
+        if (new[] { "true", "1", "yes", "on" }.Contains(text, StringComparer.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        if (new[] { "false", "0", "no", "off" }.Contains(text, StringComparer.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        throw new CliUsageException($"invalid LATCH_ALLOW_REVEAL value '{text}': expected true or false");
     }
 }

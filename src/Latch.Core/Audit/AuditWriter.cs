@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Latch.Core.Observability;
 using Latch.Core.Storage;
 
 namespace Latch.Core.Audit;
@@ -26,12 +27,15 @@ public sealed class AuditWriter : IAsyncDisposable
     private readonly ILatchStore _store;
     private readonly Channel<Pending> _queue;
     private readonly Task _loop;
+    private readonly LatchTelemetry? _telemetry;
     private long _queued;
 
     /// <summary>Starts the writer.</summary>
-    public AuditWriter(ILatchStore store, int capacity = 10_000)
+    public AuditWriter(ILatchStore store, int capacity = 10_000, LatchTelemetry? telemetry = null)
     {
         _store = store;
+        _telemetry = telemetry;
+        telemetry?.ObserveAuditQueue(() => QueueDepth);
         _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(capacity)
         {
             SingleReader = true,
@@ -102,6 +106,7 @@ public sealed class AuditWriter : IAsyncDisposable
             catch (Exception e)
 #pragma warning restore CA1031
             {
+                _telemetry?.AuditWriteFailed(e);
                 var failure = new AuditUnavailableException(e);
                 foreach (var pending in batch)
                 {

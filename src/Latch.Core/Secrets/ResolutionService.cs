@@ -1,5 +1,6 @@
 using Latch.Core.Audit;
 using Latch.Core.Crypto;
+using Latch.Core.Observability;
 using Latch.Core.References;
 using Latch.Core.Storage;
 
@@ -16,10 +17,12 @@ public sealed class ResolutionService
     private readonly ResolutionEngine _engine;
     private readonly AuditWriter _audit;
     private readonly TimeProvider _time;
+    private readonly LatchTelemetry? _telemetry;
 
     /// <summary>Creates the service.</summary>
-    public ResolutionService(ILatchStore store, Keyring keyring, ResolutionEngine engine, AuditWriter audit, TimeProvider time)
+    public ResolutionService(ILatchStore store, Keyring keyring, ResolutionEngine engine, AuditWriter audit, TimeProvider time, LatchTelemetry? telemetry = null)
     {
+        _telemetry = telemetry;
         _store = store;
         _keyring = keyring;
         _engine = engine;
@@ -41,14 +44,26 @@ public sealed class ResolutionService
     }
 
     /// <summary>A dry run: what each reference would become, without decrypting anything.</summary>
-    public Task<CheckReport> CheckAsync(string workspaceId, ScannedDocument document, ResolutionTarget target, CancellationToken cancellationToken) =>
-        _engine.CheckAsync(document, target, Lookup(workspaceId), cancellationToken);
+    public async Task<CheckReport> CheckAsync(string workspaceId, ScannedDocument document, ResolutionTarget target, CancellationToken cancellationToken)
+    {
+        var report = await _engine.CheckAsync(document, target, Lookup(workspaceId), cancellationToken);
+        Count("check", report.Errors, null);
+        return report;
+    }
 
     /// <summary>
     /// Resolves every reference or none. Failures are audited as <c>secret.denied</c>; successes as one
     /// <c>secret.resolved</c> per reference, committed before this returns the document.
     /// </summary>
     public async Task<Result<ResolutionOutcome>> ResolveAsync(
+        string workspaceId, ScannedDocument document, ResolutionTarget target, string context, Actor actor, CancellationToken cancellationToken)
+    {
+        var result = await ResolveAndAuditAsync(workspaceId, document, target, context, actor, cancellationToken);
+        Count(context, result.Error?.References ?? [], result.Error);
+        return result;
+    }
+
+    private async Task<Result<ResolutionOutcome>> ResolveAndAuditAsync(
         string workspaceId, ScannedDocument document, ResolutionTarget target, string context, Actor actor, CancellationToken cancellationToken)
     {
         var outcome = await _engine.ResolveAsync(document, target, Lookup(workspaceId), cancellationToken);
@@ -98,6 +113,18 @@ public sealed class ResolutionService
         var code = codes.Count == 1 ? codes[0] : "resolution_failed";
         var kind = errors.Any(e => e.Code == ReferenceCodes.Integrity) ? ErrorKind.Integrity : ErrorKind.Unresolvable;
         return new LatchError(kind, code, string.Join("; ", errors.Select(e => e.Message)), References: errors);
+    }
+
+    private void Count(string context, IReadOnlyList<ReferenceError> errors, LatchError? error)
+    {
+        if (error is null && errors.Count == 0)
+        {
+            _telemetry?.Resolved(context);
+        }
+        else
+        {
+            _telemetry?.ResolutionFailed(context, (error ?? Problem(errors)).Code, errors);
+        }
     }
 
     private StoreSecretLookup Lookup(string workspaceId) => new(_store, _keyring, workspaceId);

@@ -106,6 +106,16 @@ public interface ILatchStore : IAsyncDisposable
 
     /// <summary>Appends audit events in one transaction (and stamps <c>last_used_at</c> for resolutions).</summary>
     Task AppendAuditAsync(IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Master-key rotation: in ONE transaction, replaces every workspace's wrapped data key and the master-key check
+    /// value (compare-and-swap: each row must still hold its <c>Expected</c> bytes, and <paramref name="keys"/> must
+    /// cover every workspace), and appends <paramref name="audit"/>. Returns <see cref="RewrapOutcome.StoreChanged"/>
+    /// and writes nothing when the store moved on since it was read. Throws <see cref="StoreBusyException"/> when the
+    /// store is in use elsewhere (the rotation is for a stopped server). <paramref name="expectedCheck"/> null means the
+    /// store has no check value yet (it is inserted).
+    /// </summary>
+    Task<RewrapOutcome> RewrapKeysAsync(IReadOnlyList<RewrappedKey> keys, byte[]? expectedCheck, byte[] newCheck, IReadOnlyList<AuditEvent> audit, CancellationToken cancellationToken);
 }
 
 /// <summary>How <see cref="ILatchStore.PutConfigAsync"/> treats an existing document.</summary>

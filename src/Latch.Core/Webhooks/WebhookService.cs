@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Latch.Core.Observability;
 using Latch.Core.References;
 using Latch.Core.Runtime;
 using Latch.Core.Secrets;
@@ -66,10 +67,12 @@ public sealed class WebhookService
     private readonly ResolutionService _resolution;
     private readonly SecretService _secrets;
     private readonly TimeProvider _time;
+    private readonly LatchTelemetry? _telemetry;
 
     /// <summary>Creates the service.</summary>
-    public WebhookService(ILatchStore store, ResolutionService resolution, SecretService secrets, TimeProvider time)
+    public WebhookService(ILatchStore store, ResolutionService resolution, SecretService secrets, TimeProvider time, LatchTelemetry? telemetry = null)
     {
+        _telemetry = telemetry;
         _store = store;
         _resolution = resolution;
         _secrets = secrets;
@@ -270,6 +273,7 @@ public sealed class WebhookService
             SecretKey = current.Key, Version = versions[check.MatchedSecret], Detail = $"delivery {delivery.Id}",
         };
         await _store.AddDeliveryAsync(workspaceId, delivery, audit, cancellationToken);
+        _telemetry?.WebhookVerification(hook.Scheme, "verified");
         return new DeliveryOutcome(DeliveryStatus.Verified, DeliveryId: delivery.Id);
     }
 
@@ -318,6 +322,7 @@ public sealed class WebhookService
     {
         var audit = rejection.Event("webhook.rejected") with { Code = code, Detail = detail, SecretKey = secretKey };
         await _store.AddRejectionAsync(rejection.WorkspaceId, rejection.Product, rejection.Hook.Tag, code, rejection.At, audit, cancellationToken);
+        _telemetry?.WebhookVerification(rejection.Hook.Scheme, code);
         return new DeliveryOutcome(DeliveryStatus.Rejected, code);
     }
 

@@ -25,12 +25,7 @@ internal static class AuditApi
     {
         var query = context.Request.Query;
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var limit = DefaultPageSize;
-        if (query.TryGetValue("limit", out var limitText)
-            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > MaxPageSize))
-        {
-            errors["limit"] = [$"must be an integer from 1 to {MaxPageSize}"];
-        }
+        var limit = QueryParameters.Limit(query, DefaultPageSize, MaxPageSize, errors);
 
         var before = Sequence(query, "cursor", errors);
         var after = Sequence(query, "after", errors);

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Latch.Core;
+using Latch.Core.Observability;
 using Latch.Core.References;
 using Latch.Core.Runtime;
 using Latch.Core.Secrets;
@@ -30,9 +31,11 @@ internal sealed class ActionRunner
     private readonly ResolutionService _resolution;
     private readonly IHttpClientFactory _httpClients;
     private readonly ServeOptions _options;
+    private readonly LatchTelemetry? _telemetry;
 
-    public ActionRunner(RuntimeConfigService configs, ResolutionService resolution, IHttpClientFactory httpClients, ServeOptions options)
+    public ActionRunner(RuntimeConfigService configs, ResolutionService resolution, IHttpClientFactory httpClients, ServeOptions options, LatchTelemetry? telemetry = null)
     {
+        _telemetry = telemetry;
         _configs = configs;
         _resolution = resolution;
         _httpClients = httpClients;
@@ -40,6 +43,23 @@ internal sealed class ActionRunner
     }
 
     public async Task<Result<ActionRunResponse>> RunAsync(string workspaceId, ActionRunRequest request, Actor actor, CancellationToken cancellationToken)
+    {
+        using var run = _telemetry?.StartActionRun(request.Product, request.Env, request.App, request.Event);
+        var result = await RunCoreAsync(workspaceId, request, actor, run, cancellationToken);
+        if (result.IsSuccess)
+        {
+            run?.Answered(result.Value!.Status);
+        }
+        else
+        {
+            run?.Failed(result.Error!.Code);
+        }
+
+        return result;
+    }
+
+    private async Task<Result<ActionRunResponse>> RunCoreAsync(
+        string workspaceId, ActionRunRequest request, Actor actor, ActionRunTelemetry? run, CancellationToken cancellationToken)
     {
         var product = await _configs.GetProductAsync(workspaceId, request.Product, cancellationToken);
         if (!product.IsSuccess)
@@ -99,6 +119,7 @@ internal sealed class ActionRunner
         }
 
         var outcome = resolved.Value!;
+        run?.Resolved(outcome.Resolved);
         using var document = JsonDocument.Parse(outcome.Document!);
         var prepared = Prepare(draft.Value, document.RootElement, outcome);
         if (!prepared.IsSuccess)

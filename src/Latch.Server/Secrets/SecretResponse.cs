@@ -12,6 +12,7 @@ internal sealed record SecretResponse(
     IReadOnlyList<string> Envs,
     long? ExpiresAt,
     string Status,
+    bool ExpiringSoon,
     int Version,
     DateTime CreatedAt,
     DateTime UpdatedAt,
@@ -19,9 +20,25 @@ internal sealed record SecretResponse(
     string Reference,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Value = null)
 {
-    public static SecretResponse From(SecretRecord s, DateTimeOffset now, string? value = null) => new(
-        s.Key, s.Description, s.TokenType, s.Scope, s.Envs, s.ExpiresAt, StatusOf(s, now), s.Version,
+    /// <summary>The response for a request: <c>expiring_soon</c> uses the server's <see cref="ServeOptions.ExpiryWarning"/>.</summary>
+    public static SecretResponse From(SecretRecord s, DateTimeOffset now, HttpContext context, string? value = null) =>
+        From(s, now, context.RequestServices.GetRequiredService<ServeOptions>().ExpiryWarning, value);
+
+    public static SecretResponse From(SecretRecord s, DateTimeOffset now, TimeSpan expiryWarning, string? value = null) => new(
+        s.Key, s.Description, s.TokenType, s.Scope, s.Envs, s.ExpiresAt, StatusOf(s, now), IsExpiringSoon(s, now, expiryWarning), s.Version,
         s.CreatedAt.UtcDateTime, s.UpdatedAt.UtcDateTime, s.LastUsedAt?.UtcDateTime, $"$Token{{{s.Key}}}", value);
+
+    /// <summary>Not revoked, not expired, and expiring within the window (the same rule as <c>?expiring_within=</c>).</summary>
+    public static bool IsExpiringSoon(SecretRecord s, DateTimeOffset now, TimeSpan window)
+    {
+        if (s.Revoked || s.ExpiresAt is not { } expires)
+        {
+            return false;
+        }
+
+        var nowSeconds = now.ToUnixTimeSeconds();
+        return expires > nowSeconds && expires - nowSeconds <= (long)window.TotalSeconds;
+    }
 
     public static string StatusOf(SecretRecord s, DateTimeOffset now) =>
         s.Revoked ? "revoked" : s.ExpiresAt is { } e && now.ToUnixTimeSeconds() >= e ? "expired" : "active";

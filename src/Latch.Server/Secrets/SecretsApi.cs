@@ -76,7 +76,7 @@ internal static class SecretsApi
             var secret = created.Value!.Secret;
             context.Response.Headers.ETag = ETag(secret.Version);
             return TypedResults.Created($"/v1/secrets/{secret.Key}",
-                SecretResponse.From(secret, time.GetUtcNow(), created.Value.GeneratedValue?.Reveal()));
+                SecretResponse.From(secret, time.GetUtcNow(), context, created.Value.GeneratedValue?.Reveal()));
         }
     }
 
@@ -84,12 +84,7 @@ internal static class SecretsApi
     {
         var query = context.Request.Query;
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var limit = DefaultPageSize;
-        if (query.TryGetValue("limit", out var limitText)
-            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > MaxPageSize))
-        {
-            errors["limit"] = [$"must be an integer from 1 to {MaxPageSize}"];
-        }
+        var limit = QueryParameters.Limit(query, DefaultPageSize, MaxPageSize, errors);
 
         string? afterKey = null;
         if (query.TryGetValue("cursor", out var cursor) && !string.IsNullOrEmpty(cursor))
@@ -146,7 +141,7 @@ internal static class SecretsApi
         var page = await secrets.ListAsync(context.Caller().WorkspaceId,
             new SecretQuery(app, env, status, within, afterKey, limit + 1, search), context.RequestAborted);
         var now = time.GetUtcNow();
-        var items = page.Take(limit).Select(s => SecretResponse.From(s, now)).ToList();
+        var items = page.Take(limit).Select(s => SecretResponse.From(s, now, context)).ToList();
         var next = page.Count > limit ? EncodeCursor(items[^1].Key) : null;
         return TypedResults.Ok(new ListResponse<SecretResponse>(items, next));
     }
@@ -164,7 +159,7 @@ internal static class SecretsApi
             }
 
             context.Response.Headers.ETag = ETag(secret.Value!.Version);
-            return TypedResults.Ok(SecretResponse.From(secret.Value, time.GetUtcNow()));
+            return TypedResults.Ok(SecretResponse.From(secret.Value, time.GetUtcNow(), context));
         }
 
         if (!options.RevealEnabled)
@@ -186,7 +181,7 @@ internal static class SecretsApi
         var (record, value) = revealed.Value;
         context.Response.Headers.ETag = ETag(record.Version);
         context.Response.Headers.CacheControl = "no-store";
-        return TypedResults.Ok(SecretResponse.From(record, time.GetUtcNow(), value.Reveal()));
+        return TypedResults.Ok(SecretResponse.From(record, time.GetUtcNow(), context, value.Reveal()));
     }
 
     private static async Task<IResult> ExistsAsync(string key, HttpContext context, SecretService secrets)
@@ -447,7 +442,7 @@ internal static class SecretsApi
         }
 
         context.Response.Headers.ETag = ETag(result.Value!.Version);
-        return TypedResults.Ok(SecretResponse.From(result.Value, time.GetUtcNow()));
+        return TypedResults.Ok(SecretResponse.From(result.Value, time.GetUtcNow(), context));
     }
 
     private static Optional<IReadOnlyList<string>> Scope(FieldReader fields) =>

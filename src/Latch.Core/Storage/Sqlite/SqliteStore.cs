@@ -667,6 +667,97 @@ public sealed class SqliteStore : ILatchStore
         }
     }
 
+    /// <summary>How long master-key rotation waits for the database before reporting it busy (a running server).</summary>
+    private const int RewrapBusyTimeoutSeconds = 2;
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Runs on a private, unpooled connection in <c>locking_mode=EXCLUSIVE</c>: its <c>BEGIN IMMEDIATE</c> takes an
+    /// exclusive lock on the database file, which SQLite only grants when no other connection — of this process or of
+    /// another one, such as a running <c>latch serve</c> — has the database open (so call it on a freshly opened store:
+    /// this store's own pooled connections count too; see <c>MasterKeyRotation.RotateSqliteAsync</c>). It waits
+    /// <see cref="RewrapBusyTimeoutSeconds"/> seconds at most, then throws <see cref="StoreBusyException"/>.
+    /// </remarks>
+    public async Task<RewrapOutcome> RewrapKeysAsync(IReadOnlyList<RewrappedKey> keys, byte[]? expectedCheck, byte[] newCheck, IReadOnlyList<AuditEvent> audit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        ArgumentNullException.ThrowIfNull(newCheck);
+        ArgumentNullException.ThrowIfNull(audit);
+        if (_readOnly)
+        {
+            throw new InvalidOperationException("This store was opened for inspection only.");
+        }
+
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            var exclusive = new SqliteConnectionStringBuilder(_connectionString)
+            {
+                Pooling = false,
+                DefaultTimeout = RewrapBusyTimeoutSeconds,
+            }.ToString();
+            await using var connection = new SqliteConnection(exclusive);
+            DbTransaction transaction;
+            try
+            {
+                await connection.OpenAsync(cancellationToken);
+                await connection.ExecuteAsync(new CommandDefinition(
+                    $"PRAGMA locking_mode=EXCLUSIVE; PRAGMA busy_timeout={RewrapBusyTimeoutSeconds * 1000}; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+                    cancellationToken: cancellationToken));
+                transaction = await connection.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken);
+                // Touch the database inside the transaction so the exclusive lock is certainly held before anything is compared.
+                await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                    "SELECT count(*) FROM store_meta", transaction: transaction, cancellationToken: cancellationToken));
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode is 5 or 6)
+            {
+                throw new StoreBusyException(
+                    "The database is in use by another process (is 'latch serve' running on this data directory?). Stop it and retry.", e);
+            }
+
+            await using (transaction)
+            {
+                var workspaces = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                    "SELECT count(*) FROM workspaces", transaction: transaction, cancellationToken: cancellationToken));
+                if (workspaces != keys.Count || keys.Select(k => k.WorkspaceId).Distinct(StringComparer.Ordinal).Count() != keys.Count)
+                {
+                    return RewrapOutcome.StoreChanged;
+                }
+
+                foreach (var key in keys)
+                {
+                    var changed = await connection.ExecuteAsync(new CommandDefinition(
+                        "UPDATE workspaces SET wrapped_key = @replacement WHERE id = @id AND wrapped_key = @expected",
+                        new { replacement = key.Replacement, id = key.WorkspaceId, expected = key.Expected }, transaction, cancellationToken: cancellationToken));
+                    if (changed != 1)
+                    {
+                        return RewrapOutcome.StoreChanged;
+                    }
+                }
+
+                var checkChanged = expectedCheck is null
+                    ? await connection.ExecuteAsync(new CommandDefinition(
+                        "INSERT INTO store_meta(name, value) VALUES ('master_key_check', @newCheck) ON CONFLICT(name) DO NOTHING",
+                        new { newCheck }, transaction, cancellationToken: cancellationToken))
+                    : await connection.ExecuteAsync(new CommandDefinition(
+                        "UPDATE store_meta SET value = @newCheck WHERE name = 'master_key_check' AND value = @expectedCheck",
+                        new { newCheck, expectedCheck }, transaction, cancellationToken: cancellationToken));
+                if (checkChanged != 1)
+                {
+                    return RewrapOutcome.StoreChanged;
+                }
+
+                await AppendAsync(connection, transaction, audit, cancellationToken);
+                await transaction.CommitAsync(CancellationToken.None);
+                return RewrapOutcome.Rewrapped;
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
     /// <inheritdoc />
     public ValueTask DisposeAsync()
     {

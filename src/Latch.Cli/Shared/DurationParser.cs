@@ -1,0 +1,42 @@
+using System.Globalization;
+
+namespace Latch.Cli.Shared;
+
+/// <summary>Parses durations such as <c>90s</c>, <c>15m</c>, <c>12h</c>, <c>7d</c>, <c>2w</c>, or plain seconds.</summary>
+internal static class DurationParser
+{
+    public const string Expected = "expected a duration like 7d, 12h, 30m, 2w, or a number of seconds";
+
+    /// <summary>Throws <see cref="CliUsageException"/> naming <paramref name="source"/> when the text is not a duration.</summary>
+    public static TimeSpan Parse(string text, string source, bool allowZero = false)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var input = text.Trim();
+        if (input.Length > 0)
+        {
+            var unit = char.ToLowerInvariant(input[^1]);
+            var hasUnit = !char.IsAsciiDigit(unit);
+            var number = hasUnit ? input[..^1] : input;
+            if (number.Length is > 0 and <= 9 && number.All(char.IsAsciiDigit)
+                && long.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var amount)
+                && (amount > 0 || allowZero))
+            {
+                TimeSpan? span = (hasUnit ? unit : 's') switch
+                {
+                    's' => TimeSpan.FromSeconds(amount),
+                    'm' => TimeSpan.FromMinutes(amount),
+                    'h' => TimeSpan.FromHours(amount),
+                    'd' => TimeSpan.FromDays(amount),
+                    'w' => TimeSpan.FromDays(7 * amount),
+                    _ => null,
+                };
+                if (span is { } value && value <= TimeSpan.FromDays(100 * 365))
+                {
+                    return value;
+                }
+            }
+        }
+
+        throw new CliUsageException($"invalid {source} value '{text}': {Expected} (at most 100 years)");
+    }
+}
