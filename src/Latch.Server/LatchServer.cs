@@ -189,6 +189,7 @@ public static class LatchServer
                 PooledConnectionLifetime = TimeSpan.FromMinutes(2),
                 ConnectTimeout = TimeSpan.FromSeconds(10),
                 // The upstream is a third party: Latch's trace context (latch.action.run) is not sent to it.
+                ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator(),
             })
             // The default handlers log request URIs, whose query may hold resolved values.
             .RemoveAllLoggers();

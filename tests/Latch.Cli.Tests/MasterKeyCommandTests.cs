@@ -75,7 +75,7 @@ public sealed class MasterKeyCommandTests
         new[] { "latch.db", "latch.db-wal", "latch.db-shm", "master.key" }
             .Select(name => Path.Combine(dir, name))
             .Where(File.Exists)
-            .ToDictionary(Path.GetFileName, p => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(p))))!;
+            .ToDictionary(p => Path.GetFileName(p), p => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(p))));
 
     [Fact]
     public async Task Rotating_a_store_whose_key_is_the_generated_master_key_file_replaces_that_file_atomically()

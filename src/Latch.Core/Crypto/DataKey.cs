@@ -12,13 +12,13 @@ namespace Latch.Core.Crypto;
 /// </summary>
 internal sealed class DataKey : IDisposable
 {
-    private readonly AesGcm _aes;
+    private readonly AesGcmKey _aes;
     private readonly string _workspaceId;
 
     public DataKey(string workspaceId, byte[] key)
     {
         _workspaceId = workspaceId;
-        _aes = new AesGcm(key, Envelope.TagSize);
+        _aes = new AesGcmKey(key);
         CryptographicOperations.ZeroMemory(key);
     }
 
@@ -27,11 +27,11 @@ internal sealed class DataKey : IDisposable
     public static string WrapContext(string workspaceId) => "latch/data-key/v1/" + workspaceId;
 
     public byte[] Seal(string secretKey, int version, SecretValue value) =>
-        Envelope.Seal(_aes, value.RevealUtf8(), AssociatedData(secretKey, version));
+        _aes.Seal(value.RevealUtf8(), AssociatedData(secretKey, version));
 
     public SecretValue Open(string secretKey, int version, ReadOnlySpan<byte> sealedBytes)
     {
-        var plain = Envelope.TryOpen(_aes, sealedBytes, AssociatedData(secretKey, version))
+        var plain = _aes.TryOpen(sealedBytes, AssociatedData(secretKey, version))
             ?? throw new SecretIntegrityException(secretKey);
         try
         {

@@ -34,11 +34,11 @@ public sealed class MasterKeyFormatException : Exception
 public sealed class LocalMasterKey : IKeyEncryptionKey, IDisposable
 {
     internal const int KeySize = 32;
-    private readonly AesGcm _aes;
+    private readonly AesGcmKey _aes;
 
     private LocalMasterKey(byte[] key)
     {
-        _aes = new AesGcm(key, Envelope.TagSize);
+        _aes = new AesGcmKey(key);
         CryptographicOperations.ZeroMemory(key);
     }
 
@@ -68,12 +68,12 @@ public sealed class LocalMasterKey : IKeyEncryptionKey, IDisposable
 
     /// <inheritdoc />
     public byte[] Wrap(ReadOnlySpan<byte> dataKey, string context) =>
-        Envelope.Seal(_aes, dataKey, Encoding.UTF8.GetBytes(context));
+        _aes.Seal(dataKey, Encoding.UTF8.GetBytes(context));
 
     /// <inheritdoc />
     public byte[] Unwrap(ReadOnlySpan<byte> wrapped, string context)
     {
-        var plain = Envelope.TryOpen(_aes, wrapped, Encoding.UTF8.GetBytes(context));
+        var plain = _aes.TryOpen(wrapped, Encoding.UTF8.GetBytes(context));
         return plain ?? throw new MasterKeyMismatchException("The master key does not match this data store (a wrapped data key failed to decrypt).");
     }
 
