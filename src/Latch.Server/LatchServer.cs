@@ -262,6 +262,7 @@ public static class LatchServer
         v1.MapApps();
         v1.MapProducts();
         v1.MapActions();
+        v1.MapVariables();
         v1.MapAudit();
         app.Lifetime.ApplicationStopped.Register(() =>
         {

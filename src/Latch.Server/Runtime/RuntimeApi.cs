@@ -151,3 +151,79 @@ internal static class RuntimeApi
 
 /// <summary><c>product.apps.add</c>'s answer: the stored configuration plus warnings for references that would fail today.</summary>
 internal sealed record ProductAppResponse(string AccessTag, IReadOnlyList<ProductAppEnvironment> Envs, IReadOnlyList<ConfigWarning> Warnings);
+
+/// <summary>
+/// <c>GET /v1/products/{product}/apps/{access_tag}/variables?env=E[&amp;optional=K1,K2]</c>: the product app's variables for
+/// one environment with every reference resolved — what a service loads as its configuration (the SDK's configuration
+/// provider). All or nothing, audited with context <c>config</c>; variables named in <c>optional</c> that would fail are
+/// left out instead of failing the whole call.
+/// </summary>
+internal static class VariablesApi
+{
+    public static void MapVariables(this RouteGroupBuilder v1) =>
+        v1.MapGet("/products/{product}/apps/{accessTag}/variables", ResolveVariablesAsync).WithTags("Products")
+            .RequireRole(Authentication.Resolvers).Produces<ResolvedVariables>().ProducesProblem(400).ProducesProblem(403).ProducesProblem(404).ProducesProblem(422)
+            .WithSummary("A product app's variables for an environment, references resolved (configuration loading)");
+
+    private static async Task<IResult> ResolveVariablesAsync(
+        string product, string accessTag, HttpContext context, RuntimeConfigService configs, Latch.Core.Secrets.ResolutionService resolution)
+    {
+        var env = context.Request.Query["env"].ToString();
+        if (!Latch.Core.Validation.Names.IsTag(env))
+        {
+            return Problems.Invalid("env", "is required: the product environment slug");
+        }
+
+        var optional = context.Request.Query["optional"].ToString()
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+        var caller = context.Caller();
+        if (caller.CheckBinding(accessTag, env) is { } denied)
+        {
+            return denied;
+        }
+
+        var config = await configs.GetProductAppAsync(caller.WorkspaceId, product, accessTag, context.RequestAborted);
+        if (!config.IsSuccess)
+        {
+            return Problems.From(config.Error!);
+        }
+
+        var mapping = config.Value!.Envs.FirstOrDefault(e => e.ProductEnvSlug == env);
+        if (mapping is null)
+        {
+            return Problems.Of(404, "environment_not_mapped", $"App '{accessTag}' has no configuration for environment '{env}' of product '{product}'");
+        }
+
+        var variables = (mapping.Variables ?? []).ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal);
+        var target = new Latch.Core.References.ResolutionTarget(accessTag, env, product);
+        var scanned = Latch.Core.References.ReferenceScanner.Scan(JsonSerializer.SerializeToUtf8Bytes(variables));
+        var skipped = new List<string>();
+        if (optional.Count > 0)
+        {
+            // Optional variables whose references would fail are dropped before resolving the rest, all or nothing.
+            var report = await resolution.CheckAsync(caller.WorkspaceId, scanned, target, context.RequestAborted);
+            foreach (var failed in report.Errors.Select(e => e.Path[2..]).Distinct(StringComparer.Ordinal).Where(optional.Contains))
+            {
+                variables.Remove(failed);
+                skipped.Add(failed);
+            }
+
+            scanned = Latch.Core.References.ReferenceScanner.Scan(JsonSerializer.SerializeToUtf8Bytes(variables));
+        }
+
+        var resolved = await resolution.ResolveAsync(caller.WorkspaceId, scanned, target, "config", caller.Actor, context.RequestAborted);
+        if (!resolved.IsSuccess)
+        {
+            return Problems.From(resolved.Error!);
+        }
+
+        var values = JsonSerializer.Deserialize<Dictionary<string, string>>(resolved.Value!.Document!)!;
+        context.Response.Headers.CacheControl = "no-store";
+        return TypedResults.Ok(new ResolvedVariables(product, accessTag, env, values, skipped,
+            resolved.Value.Resolved.Select(r => new ResolvedVariableReference(r.Path, r.Key, r.Version)).ToList()));
+    }
+}
+
+internal sealed record ResolvedVariableReference(string Path, string Key, int Version);
+
+internal sealed record ResolvedVariables(string Product, string App, string Env, IReadOnlyDictionary<string, string> Variables, IReadOnlyList<string> Skipped, IReadOnlyList<ResolvedVariableReference> References);
