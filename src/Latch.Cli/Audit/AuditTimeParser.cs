@@ -35,7 +35,7 @@ internal static class AuditTimeParser
                 : throw InvalidTime(text, option);
         }
 
-        if (TryParseDuration(input, allowMilliseconds: false, out var ago))
+        if (Shared.DurationParser.TryParseWithUnit(input, allowMilliseconds: false, out var ago))
         {
             var now = time.GetUtcNow();
             return now - DateTimeOffset.MinValue > ago ? now - ago : throw InvalidTime(text, option);
@@ -48,7 +48,7 @@ internal static class AuditTimeParser
 
         // A date-time must say which zone it means; a bare local time would depend on the machine.
         if (input.Contains('T', StringComparison.OrdinalIgnoreCase)
-            && (input.EndsWith('Z') || input.EndsWith('z') || HasOffset(input))
+            && (input.EndsWith('Z') || input.EndsWith('z') || Shared.DurationParser.HasOffset(input))
             && DateTimeOffset.TryParse(input, CultureInfo.InvariantCulture, DateTimeStyles.None, out var moment))
         {
             return moment.ToUniversalTime();
@@ -71,54 +71,9 @@ internal static class AuditTimeParser
             input += "s";
         }
 
-        return input.Length > 0 && TryParseDuration(input, allowMilliseconds: true, out var interval) && interval <= TimeSpan.FromDays(1)
+        return input.Length > 0 && Shared.DurationParser.TryParseWithUnit(input, allowMilliseconds: true, out var interval) && interval <= TimeSpan.FromDays(1)
             ? interval
             : throw new CliUsageException($"invalid --interval value '{text}': {ExpectedInterval}");
-    }
-
-    private static bool TryParseDuration(string input, bool allowMilliseconds, out TimeSpan duration)
-    {
-        duration = default;
-        var milliseconds = allowMilliseconds && input.EndsWith("ms", StringComparison.OrdinalIgnoreCase);
-        var number = milliseconds ? input[..^2] : input[..^1];
-        if (number.Length == 0 || !number.All(char.IsAsciiDigit)
-            || !int.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var amount) || amount <= 0)
-        {
-            return false;
-        }
-
-        TimeSpan? span;
-        try
-        {
-            span = milliseconds ? TimeSpan.FromMilliseconds(amount) : char.ToLowerInvariant(input[^1]) switch
-            {
-                's' => TimeSpan.FromSeconds(amount),
-                'm' => TimeSpan.FromMinutes(amount),
-                'h' => TimeSpan.FromHours(amount),
-                'd' => TimeSpan.FromDays(amount),
-                'w' => TimeSpan.FromDays(7.0 * amount),
-                _ => null,
-            };
-        }
-        catch (Exception ex) when (ex is OverflowException or ArgumentOutOfRangeException)
-        {
-            return false;
-        }
-
-        if (span is null)
-        {
-            return false;
-        }
-
-        duration = span.Value;
-        return true;
-    }
-
-    private static bool HasOffset(string input)
-    {
-        var t = input.IndexOf('T', StringComparison.OrdinalIgnoreCase);
-        var tail = input[(t + 1)..];
-        return tail.Contains('+', StringComparison.Ordinal) || tail.Contains('-', StringComparison.Ordinal);
     }
 
     private static CliUsageException InvalidTime(string text, string option) => new($"invalid {option} value '{text}': {ExpectedTime}");

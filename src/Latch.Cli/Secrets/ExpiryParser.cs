@@ -29,7 +29,7 @@ internal static class ExpiryParser
                 : throw Invalid(text);
         }
 
-        if (TryParseDuration(input, out var duration))
+        if (Shared.DurationParser.TryParseWithUnit(input, allowMilliseconds: false, out var duration))
         {
             return time.GetUtcNow().Add(duration).ToUnixTimeSeconds();
         }
@@ -41,49 +41,13 @@ internal static class ExpiryParser
 
         // A date-time must say which zone it means; a bare local time would depend on the machine.
         if (input.Contains('T', StringComparison.OrdinalIgnoreCase)
-            && (input.EndsWith('Z') || input.EndsWith('z') || HasOffset(input))
+            && (input.EndsWith('Z') || input.EndsWith('z') || Shared.DurationParser.HasOffset(input))
             && DateTimeOffset.TryParse(input, CultureInfo.InvariantCulture, DateTimeStyles.None, out var moment))
         {
             return moment.ToUnixTimeSeconds();
         }
 
         throw Invalid(text);
-    }
-
-    private static bool TryParseDuration(string input, out TimeSpan duration)
-    {
-        duration = default;
-        var unit = char.ToLowerInvariant(input[^1]);
-        var number = input[..^1];
-        if (number.Length == 0 || !number.All(char.IsAsciiDigit)
-            || !int.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var amount) || amount <= 0)
-        {
-            return false;
-        }
-
-        TimeSpan? span = unit switch
-        {
-            's' => TimeSpan.FromSeconds(amount),
-            'm' => TimeSpan.FromMinutes(amount),
-            'h' => TimeSpan.FromHours(amount),
-            'd' => TimeSpan.FromDays(amount),
-            'w' => TimeSpan.FromDays(7L * amount),
-            _ => null,
-        };
-        if (span is null)
-        {
-            return false;
-        }
-
-        duration = span.Value;
-        return true;
-    }
-
-    private static bool HasOffset(string input)
-    {
-        var t = input.IndexOf('T', StringComparison.OrdinalIgnoreCase);
-        var tail = input[(t + 1)..];
-        return tail.Contains('+', StringComparison.Ordinal) || tail.Contains('-', StringComparison.Ordinal);
     }
 
     private static CliUsageException Invalid(string text) => new($"invalid --expires value '{text}': {Expected}");
