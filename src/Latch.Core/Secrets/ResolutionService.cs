@@ -52,6 +52,32 @@ public sealed class ResolutionService
     }
 
     /// <summary>
+    /// The dry run a caller asked for (<c>POST /v1/secrets/check</c>): like <see cref="CheckAsync"/>, and every failing
+    /// reference is audited as <c>secret.denied</c> with context <c>check</c> (nothing resolves, so nothing else is).
+    /// </summary>
+    public async Task<Result<CheckReport>> CheckForCallerAsync(string workspaceId, ScannedDocument document, ResolutionTarget target, Actor actor, CancellationToken cancellationToken)
+    {
+        var report = await CheckAsync(workspaceId, document, target, cancellationToken);
+        if (report.Errors.Count > 0)
+        {
+            var now = _time.GetUtcNow();
+            try
+            {
+                await _audit.AppendAsync(report.Errors.Select(e => Event(workspaceId, "secret.denied", actor, now, target, "check") with
+                {
+                    SecretKey = e.Key, Path = e.Path, Code = e.Code,
+                }).ToList(), cancellationToken);
+            }
+            catch (AuditUnavailableException)
+            {
+                return LatchError.AuditUnavailable;
+            }
+        }
+
+        return report;
+    }
+
+    /// <summary>
     /// Resolves every reference or none. Failures are audited as <c>secret.denied</c>; successes as one
     /// <c>secret.resolved</c> per reference, committed before this returns the document.
     /// </summary>

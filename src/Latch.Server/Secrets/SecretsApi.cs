@@ -338,7 +338,13 @@ internal static class SecretsApi
             return request.Problem;
         }
 
-        var report = await resolution.CheckAsync(context.Caller().WorkspaceId, request.Document!, request.Target!, context.RequestAborted);
+        var checkedReport = await resolution.CheckForCallerAsync(context.Caller().WorkspaceId, request.Document!, request.Target!, context.Caller().Actor, context.RequestAborted);
+        if (!checkedReport.IsSuccess)
+        {
+            return Problems.From(checkedReport.Error!);
+        }
+
+        var report = checkedReport.Value!;
         var items = report.References.Select(r => new CheckItemResponse(r.Path, r.Key, r.Ok, r.Code, r.Message))
             .Concat(report.Malformed.Select(m => new CheckItemResponse(m.Path, m.Key, false, m.Code, m.Message)))
             .ToList();

@@ -22,12 +22,13 @@ public sealed class AuditTests : RuntimeTestBase
         var resolve = await Owner.ResolveAsync(new { x = new[] { "$Token{AUDITED}" } }, "app_a", "prd", "shop");
         var requestId = resolve.Headers.GetValues("X-Request-Id").Single();
         await Owner.ResolveAsync(new { x = "$Token{AUDITED}" }, "app_b", "prd");
+        await Owner.PostAsJsonAsync("/v1/secrets/check", new { document = new { y = "$Token{AUDITED}" }, app = "app_c", env = "dev" });
         await Owner.PostAsync("/v1/secrets/AUDITED/revoke", null);
         await Owner.DeleteAsync("/v1/secrets/AUDITED");
 
         var items = (await AuditAsync("?secret=AUDITED"))["items"]!.AsArray();
         var actions = items.Select(i => i!["action"]!.GetValue<string>()).Reverse().ToArray();
-        Assert.Equal(["secret.created", "secret.updated", "secret.rolled_back", "secret.revealed", "secret.resolved", "secret.denied", "secret.revoked", "secret.deleted"], actions);
+        Assert.Equal(["secret.created", "secret.updated", "secret.rolled_back", "secret.revealed", "secret.resolved", "secret.denied", "secret.denied", "secret.revoked", "secret.deleted"], actions);
 
         var resolved = items.Single(i => i!["action"]!.GetValue<string>() == "secret.resolved")!;
         Assert.Equal(requestId, resolved["request_id"]!.GetValue<string>());
@@ -40,8 +41,11 @@ public sealed class AuditTests : RuntimeTestBase
         Assert.Equal("bootstrap", resolved["actor"]!["name"]!.GetValue<string>());
         Assert.StartsWith("key_", resolved["actor"]!["key_id"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("127.0.0.1", resolved["client"]!.GetValue<string>());
-        var denied = items.Single(i => i!["action"]!.GetValue<string>() == "secret.denied")!;
-        Assert.Equal("secret_scope_denied", denied["code"]!.GetValue<string>());
+        var denied = items.Where(i => i!["action"]!.GetValue<string>() == "secret.denied").Reverse().ToArray();
+        Assert.Equal("secret_scope_denied", denied[0]!["code"]!.GetValue<string>());
+        Assert.Equal("resolve", denied[0]!["context"]!.GetValue<string>());
+        Assert.Equal("check", denied[1]!["context"]!.GetValue<string>());
+        Assert.Equal("$.y", denied[1]!["path"]!.GetValue<string>());
 
         var all = (await AuditAsync("?limit=1000")).ToJsonString();
         Assert.DoesNotContain("audited-value", all, StringComparison.Ordinal);
