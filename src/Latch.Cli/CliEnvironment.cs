@@ -32,6 +32,18 @@ internal sealed class CliEnvironment
     /// <summary>What <c>latch serve</c> runs; tests replace it to inspect the options.</summary>
     public Func<ServeOptions, TextWriter, CancellationToken, Task<int>> RunServer { get; init; } = LatchServer.RunAsync;
 
+    /// <summary>
+    /// Where <c>latch login</c> keeps <c>config.json</c>. Null: <c>$XDG_CONFIG_HOME/latch</c>, else <c>$HOME/.config/latch</c>
+    /// (looked up with <see cref="GetVariable"/>), else none. Tests point it at a temporary directory.
+    /// </summary>
+    public string? ConfigDirectory { get; init; }
+
+    /// <summary>
+    /// Reads a secret typed at an interactive terminal without echoing it (null: not interactive, or nothing typed).
+    /// Null property: no interactive input, so <c>latch login</c> reads the key from <see cref="In"/>.
+    /// </summary>
+    public Func<string, string?>? PromptSecret { get; init; }
+
     public static CliEnvironment FromConsole() => new()
     {
         Out = Console.Out,
@@ -39,12 +51,56 @@ internal sealed class CliEnvironment
         In = Console.In,
         GetVariable = Environment.GetEnvironmentVariable,
         IsTerminal = !Console.IsOutputRedirected,
+        ConfigDirectory = DefaultConfigDirectory(Environment.GetEnvironmentVariable)
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".config", "latch"),
+        PromptSecret = Console.IsInputRedirected ? null : ReadHiddenLine,
     };
+
+    /// <summary><c>$XDG_CONFIG_HOME/latch</c> (when absolute), else <c>$HOME/.config/latch</c>, else null.</summary>
+    public static string? DefaultConfigDirectory(Func<string, string?> variable)
+    {
+        ArgumentNullException.ThrowIfNull(variable);
+        if (variable("XDG_CONFIG_HOME") is { Length: > 0 } xdg && Path.IsPathFullyQualified(xdg))
+        {
+            return Path.Combine(xdg, "latch");
+        }
+
+        return variable("HOME") is { Length: > 0 } home ? Path.Combine(home, ".config", "latch") : null;
+    }
+
+    public string? ResolveConfigDirectory() => ConfigDirectory ?? DefaultConfigDirectory(Variable);
 
     public string? Variable(string name)
     {
         var value = GetVariable(name);
         return string.IsNullOrEmpty(value) ? null : value;
+    }
+
+    private static string? ReadHiddenLine(string prompt)
+    {
+        Console.Error.Write(prompt);
+        var typed = new System.Text.StringBuilder();
+        while (true)
+        {
+            var key = Console.ReadKey(intercept: true);
+            if (key.Key == ConsoleKey.Enter)
+            {
+                Console.Error.WriteLine();
+                return typed.ToString();
+            }
+
+            if (key.Key == ConsoleKey.Backspace)
+            {
+                if (typed.Length > 0)
+                {
+                    typed.Length--;
+                }
+            }
+            else if (!char.IsControl(key.KeyChar))
+            {
+                typed.Append(key.KeyChar);
+            }
+        }
     }
 
     /// <summary>A Spectre console writing to <see cref="Out"/>; plain text and a fixed width unless it is a terminal.</summary>

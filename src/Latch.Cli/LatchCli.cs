@@ -41,7 +41,11 @@ internal static class LatchCli
     internal static RootCommand BuildRoot(CliEnvironment env)
     {
         var global = new GlobalOptions();
-        var root = new RootCommand("Latch: keep secrets encrypted, reference them as $Token{KEY}, resolve them at runtime.");
+        var root = new RootCommand(
+            "Latch: keep secrets encrypted, reference them as $Token{KEY}, resolve them at runtime.\n\n"
+            + "Connection: --url/--api-key, else $LATCH_URL/$LATCH_API_KEY, else the login saved by 'latch login'.\n"
+            + "Exit codes: 0 ok, 1 failure (the API refused, a reference does not resolve, a key failed to import), "
+            + "2 usage error, 3 master key problem (serve, master-key).");
         root.Options.Add(global.Url);
         root.Options.Add(global.ApiKey);
         root.Options.Add(global.Json);
@@ -52,6 +56,12 @@ internal static class LatchCli
         root.Subcommands.Add(RunCommand.Create(env, global));
         root.Subcommands.Add(Audit.AuditCommand.Create(env, global));
         root.Subcommands.Add(MasterKey.MasterKeyCommand.Create(env, global));
+        root.Subcommands.Add(Check.CheckCommand.Create(env, global));
+        root.Subcommands.Add(Keys.KeysCommand.Create(env, global));
+        root.Subcommands.Add(Keys.KeysCommand.CreateWorkspace(env, global));
+        root.Subcommands.Add(Login.LoginCommand.Create(env, global));
+        root.Subcommands.Add(Login.LoginCommand.CreateLogout(env, global));
+        root.Subcommands.Add(Completion.CompletionCommand.Create(env));
         root.Subcommands.Add(Dev.EchoCommand.Create(env));
         return root;
     }
@@ -131,20 +141,44 @@ internal sealed class CommandContext(ParseResult parse, CliEnvironment env, Glob
 
     public LatchApiClient CreateClient()
     {
-        var url = Parse.GetValue(global.Url) ?? Env.Variable("LATCH_URL") ?? LatchCli.DefaultUrl;
+        var (url, apiKey) = ResolveConnection();
+        return new LatchApiClient(BaseAddressOf(url), apiKey, Env.HttpHandler);
+    }
+
+    /// <summary>
+    /// The URL and API key, each from (in order) <c>--url</c>/<c>--api-key</c>, <c>LATCH_URL</c>/<c>LATCH_API_KEY</c>, the
+    /// login saved by <c>latch login</c>. The saved key is only sent to the URL it was saved for.
+    /// </summary>
+    public (string Url, string ApiKey) ResolveConnection()
+    {
+        var flagUrl = Parse.GetValue(global.Url) ?? Env.Variable("LATCH_URL");
+        var flagKey = Parse.GetValue(global.ApiKey) ?? Env.Variable("LATCH_API_KEY");
+        var saved = flagUrl is not null && flagKey is not null ? null : Login.CliConfig.Load(Env);
+        var url = flagUrl ?? saved?.Url ?? LatchCli.DefaultUrl;
+        if (flagKey is not null)
+        {
+            return (url, flagKey);
+        }
+
+        if (saved is not null && Login.CliConfig.SameUrl(saved.Url, url))
+        {
+            return (url, saved.ApiKey);
+        }
+
+        throw new CliUsageException(saved is null
+            ? "no API key: set LATCH_API_KEY or pass --api-key (or run 'latch login')"
+            : $"no API key for {url}: the key saved by 'latch login' is for {saved.Url}; set LATCH_API_KEY or pass --api-key");
+    }
+
+    /// <summary>The URL as a base address (ending in '/'); anything but http(s) is a usage error.</summary>
+    public static Uri BaseAddressOf(string url)
+    {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var baseAddress)
             || (baseAddress.Scheme != Uri.UriSchemeHttp && baseAddress.Scheme != Uri.UriSchemeHttps))
         {
             throw new CliUsageException($"invalid Latch URL '{url}': expected http:// or https://");
         }
 
-        if (!baseAddress.AbsolutePath.EndsWith('/'))
-        {
-            baseAddress = new Uri(baseAddress.AbsoluteUri + "/");
-        }
-
-        var apiKey = Parse.GetValue(global.ApiKey) ?? Env.Variable("LATCH_API_KEY")
-            ?? throw new CliUsageException("no API key: set LATCH_API_KEY or pass --api-key");
-        return new LatchApiClient(baseAddress, apiKey, Env.HttpHandler);
+        return baseAddress.AbsolutePath.EndsWith('/') ? baseAddress : new Uri(baseAddress.AbsoluteUri + "/");
     }
 }

@@ -17,6 +17,7 @@ using Latch.Server.Observability;
 using Latch.Server.Runtime;
 using Latch.Server.Secrets;
 using Latch.Server.Webhooks;
+using Latch.Server.Workbench;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -237,6 +238,7 @@ public static class LatchServer
             return next(context);
         });
         app.UseBodyLimit(options.MaxRequestBodyBytes);
+        app.UseWorkbench();
 
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).ExcludeFromDescription();
         app.MapGet("/readyz", async (ILatchStore s, CancellationToken ct) =>

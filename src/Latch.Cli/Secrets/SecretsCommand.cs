@@ -26,6 +26,7 @@ internal static class SecretsCommand
         secrets.Subcommands.Add(VersionsCommand(env, global));
         secrets.Subcommands.Add(RollbackCommand(env, global));
         secrets.Subcommands.Add(ExpiringCommand(env, global));
+        secrets.Subcommands.Add(ImportCommand.Create(env, global));
         return secrets;
     }
 

@@ -30,7 +30,7 @@ public sealed class SecretValue : IEquatable<SecretValue>
     /// <summary>Constant-time comparison of two values.</summary>
     public bool Equals(SecretValue? other) =>
         other is not null && CryptographicOperations.FixedTimeEquals(
-            MemoryMarshalBytes(_value), MemoryMarshalBytes(other._value));
+            Utf8(_value), Utf8(other._value));
 
     /// <inheritdoc />
     public override bool Equals(object? obj) => obj is SecretValue other && Equals(other);
@@ -38,5 +38,5 @@ public sealed class SecretValue : IEquatable<SecretValue>
     /// <inheritdoc />
     public override int GetHashCode() => _value.Length;
 
-    private static ReadOnlySpan<byte> MemoryMarshalBytes(string s) => Encoding.UTF8.GetBytes(s);
+    private static ReadOnlySpan<byte> Utf8(string s) => Encoding.UTF8.GetBytes(s);
 }
