@@ -85,6 +85,32 @@ internal static class SecretRenderer
         console.Write(table);
     }
 
+    public static void WriteUsage(IAnsiConsole console, JsonNode? usage)
+    {
+        ArgumentNullException.ThrowIfNull(console);
+        var references = new Table().Border(TableBorder.Rounded).Title("Referenced by")
+            .AddColumn("Product").AddColumn("App").AddColumn("Env").AddColumn("Path").AddColumn("Source");
+        foreach (var item in usage?["references"]?.AsArray() ?? [])
+        {
+            references.AddRow(
+                new Text(Json.String(item, "product") ?? ""), new Text(Json.String(item, "app") ?? ""),
+                new Text(Json.String(item, "env") ?? "all"), new Text(Json.String(item, "path") ?? ""), new Text(Json.String(item, "source") ?? ""));
+        }
+
+        var recent = new Table().Border(TableBorder.Rounded).Title("Recently resolved")
+            .AddColumn("Product").AddColumn("App").AddColumn("Env").AddColumn("Context").AddColumn("Count").AddColumn("Last used");
+        foreach (var item in usage?["recent"]?.AsArray() ?? [])
+        {
+            recent.AddRow(
+                new Text(Json.String(item, "product") ?? "-"), new Text(Json.String(item, "app") ?? "-"), new Text(Json.String(item, "env") ?? "-"),
+                new Text(Json.String(item, "context") ?? "-"), new Text(Json.Number(item, "count")?.ToString(CultureInfo.InvariantCulture) ?? "0"),
+                new Text(Timestamp(Json.String(item, "last_used_at"))));
+        }
+
+        console.Write(references);
+        console.Write(recent);
+    }
+
     public static string Scope(JsonNode? secret)
     {
         var scope = Json.Strings(secret, "scope");

@@ -24,6 +24,7 @@ internal static class SecretsCommand
         secrets.Subcommands.Add(RevokeCommand(env, global));
         secrets.Subcommands.Add(DeleteCommand(env, global));
         secrets.Subcommands.Add(VersionsCommand(env, global));
+        secrets.Subcommands.Add(UsageCommand(env, global));
         secrets.Subcommands.Add(RollbackCommand(env, global));
         secrets.Subcommands.Add(ExpiringCommand(env, global));
         secrets.Subcommands.Add(ImportCommand.Create(env, global));
@@ -311,6 +312,29 @@ internal static class SecretsCommand
             else
             {
                 SecretRenderer.WriteVersions(context.Env.CreateConsole(), items);
+            }
+
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static Command UsageCommand(CliEnvironment env, GlobalOptions global)
+    {
+        var key = KeyArgument();
+        var command = new Command("usage", "Where a secret is referenced, and who resolved it recently") { key };
+        command.SetAction(LatchCli.Handler(env, global, async context =>
+        {
+            var name = context.Parse.GetRequiredValue(key);
+            using var client = context.CreateClient();
+            var usage = await client.SendAsync(HttpMethod.Get, SecretPath(name) + "/usage", null, context.CancellationToken);
+            if (context.Json)
+            {
+                await context.Env.Out.WriteLineAsync(Json.Format(usage));
+            }
+            else
+            {
+                SecretRenderer.WriteUsage(context.Env.CreateConsole(), usage);
             }
 
             return ExitCodes.Success;
