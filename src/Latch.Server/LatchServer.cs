@@ -63,7 +63,7 @@ public static class LatchServer
 
             var url = ListeningAddress(app);
             await console.WriteLineAsync($"Latch is listening on {url}");
-            await console.WriteLineAsync($"  API: {url}/v1   OpenAPI: {url}/openapi/v1.json   Health: {url}/healthz");
+            await console.WriteLineAsync($"  Workbench: {url}/   API: {url}/v1   OpenAPI: {url}/openapi/v1.json   Metrics: {url}/metrics");
             await console.WriteLineAsync(app.Services.GetRequiredService<StartupNotes>().KeyHint);
             await console.WriteLineAsync("Press Ctrl+C to stop.");
             // Ends on cancellation or when the host is asked to stop (SIGTERM, SIGINT).

@@ -21,15 +21,15 @@ public sealed class AuditPageTests(BrowserFixture browser) : WorkbenchTest(brows
         // Newest first: the revocation is on top.
         await Expect(rows.First).ToContainTextAsync("secret.revoked");
         await Expect(rows.Filter(new() { HasText = "secret.created" })).ToHaveCountAsync(2);
-        await ScreenshotAsync("audit", docs: true);
+        await ScreenshotAsync("audit");
 
-        await Page.GetByLabel("Secret", new() { Exact = true }).FillAsync("AUDITED");
+        await Page.Locator("#audit-view").GetByLabel("Secret", new() { Exact = true }).FillAsync("AUDITED");
         await Expect(rows).ToHaveCountAsync(2);
-        await Page.GetByLabel("Action", new() { Exact = true }).SelectOptionAsync("secret.revoked");
+        await Page.Locator("#audit-view").GetByLabel("Action", new() { Exact = true }).SelectOptionAsync("secret.revoked");
         await Expect(rows).ToHaveCountAsync(1);
         await Expect(rows.First).ToContainTextAsync("AUDITED");
 
-        await Page.GetByLabel("Action", new() { Exact = true }).SelectOptionAsync("secret.deleted");
+        await Page.Locator("#audit-view").GetByLabel("Action", new() { Exact = true }).SelectOptionAsync("secret.deleted");
         await Expect(Page.GetByText("No audit event matches these filters.")).ToBeVisibleAsync();
     }
 

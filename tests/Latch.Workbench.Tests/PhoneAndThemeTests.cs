@@ -14,7 +14,7 @@ public sealed class PhoneWidthTests(BrowserFixture browser) : WorkbenchTest(brow
     {
         await Latch.AddCatalogAsync();
         await Latch.CreateSecretAsync(new { key = "STRIPE_API_KEY", value = "v", description = "Stripe live key", scope = new[] { "stripe_app" }, envs = new[] { "live" }, expires_at = Latch.Time.GetUtcNow().AddDays(20).ToUnixTimeSeconds() });
-        await Latch.CreateSecretAsync(new { key = "A_VERY_LONG_SECRET_KEY_NAME_THAT_MUST_WRAP_NICELY_X", value = "v", description = "Long" });
+        await Latch.CreateSecretAsync(new { key = "A_VERY_LONG_SECRET_KEY_NAME_THAT_MUST_WRAP_NICELY", value = "v", description = "Long" });
         await SignInAsync();
 
         var row = Row("STRIPE_API_KEY");
@@ -56,6 +56,6 @@ public sealed class DarkSchemeTests(BrowserFixture browser) : WorkbenchTest(brow
         await Expect(Row("DARK_MODE_SECRET")).ToBeVisibleAsync();
         var background = await Page.EvaluateAsync<string>("getComputedStyle(document.body).backgroundColor");
         Assert.Equal("rgb(15, 18, 22)", background);
-        await ScreenshotAsync("dark", docs: true);
+        await ScreenshotAsync("dark");
     }
 }

@@ -62,7 +62,7 @@ public sealed class SecretLifecycleTests(BrowserFixture browser) : WorkbenchTest
         await Expect(shown).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^[A-Za-z0-9_\\-]{64}$"));
         var value = await shown.TextContentAsync();
         await Expect(Dialog).ToContainTextAsync("shown this once");
-        await ScreenshotAsync("generated", docs: true);
+        await ScreenshotAsync("generated");
         await Button("Copy generated value").ClickAsync();
         await Expect(Dialog.Locator(".dialog-status")).ToHaveTextAsync("Copied the generated value");
         Assert.Equal(value, await ClipboardAsync());
@@ -146,6 +146,8 @@ public sealed class SecretLifecycleTests(BrowserFixture browser) : WorkbenchTest
         await revoke.ClickAsync();
         await Expect(Dialog).ToBeHiddenAsync();
         await Expect(Row("DB_PASSWORD")).ToContainTextAsync("Revoked");
+        // The keyboard focus stays on that row (its Revoke button became Restore).
+        await Expect(Button("DB_PASSWORD")).ToBeFocusedAsync();
         Assert.Equal("revoked", (await Latch.GetJsonAsync("/v1/secrets/DB_PASSWORD"))!["status"]!.GetValue<string>());
 
         // Restore.
@@ -226,7 +228,7 @@ public sealed class SecretLifecycleTests(BrowserFixture browser) : WorkbenchTest
         await Page.ReloadAsync();
         await Expect(Row("SHORT_LIVED").Locator(".badge.expired")).ToHaveTextAsync("Expired");
         await Expect(Row("SHORT_LIVED")).Not.ToContainTextAsync("Expiring soon");
-        await Page.GetByLabel("Status", new() { Exact = true }).SelectOptionAsync("expired");
+        await SecretsView.GetByLabel("Status", new() { Exact = true }).SelectOptionAsync("expired");
         await Expect(Page.Locator("#secrets-body tr")).ToHaveCountAsync(1);
         await ScreenshotAsync("expired");
     }

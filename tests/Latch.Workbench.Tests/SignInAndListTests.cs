@@ -146,24 +146,24 @@ public sealed class SignInAndListTests(BrowserFixture browser) : WorkbenchTest(b
         await Expect(Row("BULK_000")).ToBeVisibleAsync();
         await Expect(Page.Locator("#secrets-body tr")).ToHaveCountAsync(50);
 
-        await Page.GetByLabel("Search", new() { Exact = true }).FillAsync("webhook");
+        await SecretsView.GetByLabel("Search", new() { Exact = true }).FillAsync("webhook");
         await Expect(Page.Locator("#secrets-body tr")).ToHaveCountAsync(1);
         await Expect(Row("STRIPE_WEBHOOK_SECRET")).ToBeVisibleAsync();
-        await Page.GetByLabel("Search", new() { Exact = true }).FillAsync("");
+        await SecretsView.GetByLabel("Search", new() { Exact = true }).FillAsync("");
 
-        await Page.GetByLabel("Status", new() { Exact = true }).SelectOptionAsync("revoked");
+        await SecretsView.GetByLabel("Status", new() { Exact = true }).SelectOptionAsync("revoked");
         await Expect(Page.Locator("#secrets-body tr")).ToHaveCountAsync(1);
         await Expect(Row("BULK_001")).ToBeVisibleAsync();
-        await Page.GetByLabel("Status", new() { Exact = true }).SelectOptionAsync("");
+        await SecretsView.GetByLabel("Status", new() { Exact = true }).SelectOptionAsync("");
 
         // An environment keeps the secrets that environment may use (unrestricted ones too).
-        await Page.GetByLabel("Environment", new() { Exact = true }).SelectOptionAsync("dev");
+        await SecretsView.GetByLabel("Environment", new() { Exact = true }).SelectOptionAsync("dev");
         await Expect(Row("BULK_001")).ToBeVisibleAsync();
         await Expect(Row("STRIPE_WEBHOOK_SECRET")).ToBeVisibleAsync();
         await Expect(Row("BULK_000")).ToHaveCountAsync(0);
-        await Page.GetByLabel("Environment", new() { Exact = true }).SelectOptionAsync("");
+        await SecretsView.GetByLabel("Environment", new() { Exact = true }).SelectOptionAsync("");
 
-        await Page.GetByLabel("App", new() { Exact = true }).SelectOptionAsync("mail_app");
+        await SecretsView.GetByLabel("App", new() { Exact = true }).SelectOptionAsync("mail_app");
         await Expect(Row("STRIPE_WEBHOOK_SECRET")).ToHaveCountAsync(0);
         await Expect(Row("BULK_000")).ToBeVisibleAsync();
     }

@@ -77,6 +77,8 @@ public abstract class WorkbenchTest : IAsyncLifetime
 
     protected ILocator Row(string key) => Page.Locator($"#secrets-body tr[data-key='{key}']");
 
+    protected ILocator SecretsView => Page.Locator("#secrets-view");
+
     protected ILocator Dialog => Page.GetByRole(AriaRole.Dialog);
 
     protected ILocator Status => Page.Locator("#status");

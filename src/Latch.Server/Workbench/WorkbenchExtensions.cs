@@ -53,7 +53,7 @@ internal static class WorkbenchExtensions
         headers.ContentSecurityPolicy = ContentSecurityPolicy;
         headers["Cross-Origin-Opener-Policy"] = "same-origin";
         headers["Cross-Origin-Resource-Policy"] = "same-origin";
-        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), clipboard-write=(self)";
+        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()";
         // Revalidate every time: a new server version must never run with yesterday's modules.
         headers.CacheControl = "no-cache";
         headers.ETag = file.ETag;

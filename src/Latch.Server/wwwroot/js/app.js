@@ -70,7 +70,7 @@ async function signIn(event) {
     session.key = key;
     $('api-key').value = '';
     await enter(workspace);
-    announce(`Signed in${workspace?.name ? ` to ${workspace.name}` : ''}`);
+    $('main').focus();
   } catch (error) {
     const message = error instanceof ApiError && error.status === 401 ? `This API key was refused: ${error.message}` : error.message;
     $('api-key-error').textContent = message;

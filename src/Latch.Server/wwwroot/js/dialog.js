@@ -14,6 +14,7 @@ function finishClose() {
   const back = opener;
   opener = null;
   if (back?.isConnected) back.focus();
+  else if (!document.getElementById('dialog').contains(document.activeElement) && document.activeElement === document.body) document.getElementById('main').focus();
   done?.();
 }
 

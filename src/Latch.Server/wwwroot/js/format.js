@@ -2,27 +2,17 @@
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
 
-const UNITS = [
-  ['year', 365 * 86400],
-  ['month', 30 * 86400],
-  ['week', 7 * 86400],
-  ['day', 86400],
-  ['hour', 3600],
-  ['minute', 60],
-  ['second', 1],
-];
-
-/** "in 3 days", "2 hours ago". */
+/** "in 3 days", "2 hours ago", "now": days stay days up to six weeks (an expiry "in 30 days" reads as such). */
 export function relativeTime(date, now = Date.now()) {
-  const seconds = Math.round((date.getTime() - now) / 1000);
+  const seconds = (date.getTime() - now) / 1000;
   const size = Math.abs(seconds);
-  for (const [unit, length] of UNITS) {
-    if (size >= length || unit === 'second') {
-      const value = Math.round(seconds / length);
-      return relative.format(unit === 'second' && size < 45 ? 0 : value, unit === 'second' && size < 45 ? 'second' : unit);
-    }
-  }
-  return '';
+  const say = (length, unit) => relative.format(Math.round(seconds / length), unit);
+  if (size < 45) return relative.format(0, 'second');
+  if (size < 45 * 60) return say(60, 'minute');
+  if (size < 22 * 3600) return say(3600, 'hour');
+  if (size < 45 * 86400) return say(86400, 'day');
+  if (size < 320 * 86400) return say(30 * 86400, 'month');
+  return say(365 * 86400, 'year');
 }
 
 export const formatDateTime = (date) => dateTime.format(date);

@@ -134,7 +134,17 @@ function renderRows(items) {
       cell('Last used', timeElement(fromIso(secret.last_used_at), { empty: 'Never' })),
       h('td', { class: 'actions-cell' }, rowActions(secret)));
   });
-  $('secrets-body').replaceChildren(...rows);
+  const body = $('secrets-body');
+  // Re-rendering must not drop the keyboard focus: keep it on the same control, or on that row's name.
+  const active = document.activeElement;
+  const focused = body.contains(active) ? { label: active.getAttribute('aria-label') ?? active.textContent, key: active.closest('tr')?.dataset.key } : null;
+  body.replaceChildren(...rows);
+  if (focused) {
+    const buttons = [...body.querySelectorAll('button')];
+    const same = buttons.find((b) => (b.getAttribute('aria-label') ?? b.textContent) === focused.label)
+      ?? body.querySelector(`tr[data-key="${CSS.escape(focused.key ?? '')}"] .link-button`);
+    (same ?? $('new-secret')).focus();
+  }
 }
 
 function rowActions(secret) {
@@ -212,7 +222,7 @@ function showOnce(title, key, value, note) {
 
 function openCreate() {
   const formId = 'create-form';
-  const key = textField({ name: 'key', label: 'Key', hint: 'Capital letters, digits and underscores, e.g. STRIPE_API_KEY. Referenced as $Token{KEY}.', attrs: { autocapitalize: 'characters' } });
+  const key = textField({ name: 'key', label: 'Key', hint: 'Letters, digits and underscores (up to 50), e.g. STRIPE_API_KEY. Referenced as $Token{KEY}.', attrs: { autocapitalize: 'characters' } });
   const value = valueChooser({ generateText: 'Generate a random 64-character value' });
   const description = textField({ name: 'description', label: 'Description' });
   const tokenType = textField({ name: 'token_type', label: 'Type', hint: 'Optional, e.g. api_key or password.' });
