@@ -267,22 +267,12 @@ internal static class SecretsCommand
     private static Command DeleteCommand(CliEnvironment env, GlobalOptions global)
     {
         var key = KeyArgument();
-        var yes = new Option<bool>("--yes", "-y") { Description = "Do not ask for confirmation" };
-        var command = new Command("delete", "Delete a secret and all its versions") { key, yes };
+        var confirm = new Shared.ConfirmOption();
+        var command = new Command("delete", "Delete a secret and all its versions") { key, confirm.Yes };
         command.SetAction(LatchCli.Handler(env, global, async context =>
         {
             var name = context.Parse.GetRequiredValue(key);
-            if (!context.Parse.GetValue(yes))
-            {
-                await context.Env.Error.WriteAsync($"Type the key '{name}' to delete it and all its versions: ");
-                await context.Env.Error.FlushAsync(context.CancellationToken);
-                var typed = await context.Env.In.ReadLineAsync(context.CancellationToken)
-                    ?? throw new CliUsageException($"refusing to delete '{name}' without confirmation: pass --yes");
-                if (!string.Equals(typed.Trim(), name, StringComparison.Ordinal))
-                {
-                    throw new CliFailureException($"not deleted: the key typed does not match '{name}'");
-                }
-            }
+            await confirm.ConfirmAsync(context, $"Type the key '{name}' to delete it and all its versions", name);
 
             using var client = context.CreateClient();
             await client.SendAsync(HttpMethod.Delete, SecretPath(name), null, context.CancellationToken);
