@@ -61,14 +61,7 @@ public sealed class ResolutionService
         if (report.Errors.Count > 0)
         {
             var now = _time.GetUtcNow();
-            try
-            {
-                await _audit.AppendAsync(report.Errors.Select(e => Event(workspaceId, "secret.denied", actor, now, target, "check") with
-                {
-                    SecretKey = e.Key, Path = e.Path, Code = e.Code,
-                }).ToList(), cancellationToken);
-            }
-            catch (AuditUnavailableException)
+            if (!await TryRecordAsync(Denials(report.Errors, workspaceId, actor, now, target, "check"), cancellationToken))
             {
                 return LatchError.AuditUnavailable;
             }
@@ -96,40 +89,35 @@ public sealed class ResolutionService
         var now = _time.GetUtcNow();
         if (!outcome.IsSuccess)
         {
-            var denied = outcome.Errors.Select(e => Event(workspaceId, "secret.denied", actor, now, target, context) with
-            {
-                SecretKey = e.Key, Path = e.Path, Code = e.Code,
-            }).ToList();
-            try
-            {
-                await _audit.AppendAsync(denied, cancellationToken);
-            }
-            catch (AuditUnavailableException)
-            {
-                return LatchError.AuditUnavailable;
-            }
-
-            return Problem(outcome.Errors);
+            return await TryRecordAsync(Denials(outcome.Errors, workspaceId, actor, now, target, context), cancellationToken)
+                ? Problem(outcome.Errors)
+                : LatchError.AuditUnavailable;
         }
 
-        if (outcome.Resolved.Count > 0)
+        var resolved = outcome.Resolved.Select(r => Event(workspaceId, "secret.resolved", actor, now, target, context) with
         {
-            var resolved = outcome.Resolved.Select(r => Event(workspaceId, "secret.resolved", actor, now, target, context) with
-            {
-                SecretKey = r.Key, Version = r.Version, Path = r.Path,
-            }).ToList();
-            try
-            {
-                // The values leave only after this commit (SPEC §6: no secret leaves unrecorded).
-                await _audit.AppendAsync(resolved, cancellationToken);
-            }
-            catch (AuditUnavailableException)
-            {
-                return LatchError.AuditUnavailable;
-            }
-        }
+            SecretKey = r.Key, Version = r.Version, Path = r.Path,
+        }).ToList();
 
-        return outcome;
+        // The values leave only after this commit (SPEC §6: no secret leaves unrecorded).
+        return await TryRecordAsync(resolved, cancellationToken) ? outcome : LatchError.AuditUnavailable;
+    }
+
+    private static List<AuditEvent> Denials(IEnumerable<ReferenceError> errors, string workspaceId, Actor actor, DateTimeOffset at, ResolutionTarget target, string context) =>
+        errors.Select(e => Event(workspaceId, "secret.denied", actor, at, target, context) with { SecretKey = e.Key, Path = e.Path, Code = e.Code }).ToList();
+
+    /// <summary>Commits events (waiting for their batch); false when the audit log cannot be written.</summary>
+    private async Task<bool> TryRecordAsync(List<AuditEvent> events, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _audit.AppendAsync(events, cancellationToken);
+            return true;
+        }
+        catch (AuditUnavailableException)
+        {
+            return false;
+        }
     }
 
     /// <summary>The error for a failed resolution: every failing reference; integrity failures make it a server error.</summary>
