@@ -148,6 +148,7 @@ public static class LatchServer
         else
         {
             builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+            builder.Logging.AddFilter("Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", LogLevel.None);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.Logging.AddFilter("Latch", LogLevel.Information);
             // Start-up failures (port in use) are reported once, as "Error: …", by RunAsync.
@@ -200,6 +201,8 @@ public static class LatchServer
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             StatusCodeSelector = _ => StatusCodes.Status500InternalServerError,
+            // The middleware would otherwise log the whole exception (message, inner exceptions); Latch logs the type only.
+            SuppressDiagnosticsCallback = _ => true,
             ExceptionHandler = async context =>
             {
                 var feature = context.Features.Get<IExceptionHandlerFeature>();

@@ -75,7 +75,18 @@ public static class ActionRequestBuilder
             }
         }
 
-        var path = TemplateExpander.Expand(action.Path, "action.path", variables, authData, errors, Uri.EscapeDataString);
+        // References are resolved in headers, query, params and body only: a variable holding one cannot be used in the
+        // path, where it would otherwise be sent unresolved (percent-encoded) instead of failing.
+        var path = TemplateExpander.Expand(action.Path, "action.path", variables, authData, errors, value =>
+        {
+            if (ReferenceText.HasReferenceSyntax(value))
+            {
+                errors.Add(new ReferenceError("action.path", null, "reference_in_path",
+                    $"A variable or auth field used in the path of action '{action.Event}' holds a secret reference; pass it as a {{param}}, header or query value instead"));
+            }
+
+            return Uri.EscapeDataString(value);
+        });
         var parameters = input.Params ?? new Dictionary<string, string>();
         var fieldErrors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         var placeholders = ConfigValidation.Placeholders(path).Distinct(StringComparer.Ordinal).ToList();

@@ -11,7 +11,7 @@ namespace Latch.Core.Runtime;
 /// <see cref="MinimumLength"/> are not masked: masking one or two characters would destroy the output and
 /// such values are not secrets.
 /// </summary>
-public sealed class Masker
+public sealed partial class Masker
 {
     /// <summary>Shortest value that is masked.</summary>
     public const int MinimumLength = 4;
@@ -44,8 +44,15 @@ public sealed class Masker
             patterns.Add(base64.TrimEnd('='));
             patterns.Add(base64Url);
             patterns.Add(base64Url.TrimEnd('='));
-            patterns.Add(JavaScriptEncoder.Default.Encode(plain));
-            patterns.Add(JavaScriptEncoder.UnsafeRelaxedJsonEscaping.Encode(plain));
+            foreach (var escaped in new[] { JavaScriptEncoder.Default.Encode(plain), JavaScriptEncoder.UnsafeRelaxedJsonEscaping.Encode(plain) })
+            {
+                // JSON writers differ: some escape '/' as '\/' (PHP's default), some use lowercase hex in \uXXXX.
+                patterns.Add(escaped);
+                patterns.Add(escaped.Replace("/", "\\/", StringComparison.Ordinal));
+                var lowerHex = LowerHexEscapes().Replace(escaped, m => m.Value.ToLowerInvariant());
+                patterns.Add(lowerHex);
+                patterns.Add(lowerHex.Replace("/", "\\/", StringComparison.Ordinal));
+            }
         }
 
         // Longest first, so a longer encoding is replaced whole before a shorter one could split it.
@@ -69,4 +76,7 @@ public sealed class Masker
 
         return text;
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\\u[0-9A-F]{4}", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex LowerHexEscapes();
 }

@@ -37,11 +37,15 @@ internal sealed class StoreSecretLookup : ISecretLookup
         {
             // Every key is tried so that a failure lists every tampered secret, not just the first.
             var sealedValue = await _store.GetSealedValueAsync(_workspaceId, policy.Key, policy.Version, cancellationToken);
+            if (sealedValue is null)
+            {
+                // Deleted since its policy was read (versions go with the secret): the engine reports secret_not_found.
+                continue;
+            }
+
             try
             {
-                values[policy.Key] = sealedValue is null
-                    ? throw new SecretIntegrityException(policy.Key)
-                    : dataKey.Open(policy.Key, policy.Version, sealedValue);
+                values[policy.Key] = dataKey.Open(policy.Key, policy.Version, sealedValue);
             }
             catch (SecretIntegrityException)
             {

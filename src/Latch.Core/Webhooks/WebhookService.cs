@@ -272,7 +272,16 @@ public sealed class WebhookService
         {
             SecretKey = current.Key, Version = versions[check.MatchedSecret], Detail = $"delivery {delivery.Id}",
         };
-        await _store.AddDeliveryAsync(workspaceId, delivery, audit, cancellationToken);
+        try
+        {
+            await _store.AddDeliveryAsync(workspaceId, delivery, audit, cancellationToken);
+        }
+        catch (System.Data.Common.DbException)
+        {
+            // The delivery and its audit record commit together or not at all: the sender retries later.
+            return new DeliveryOutcome(DeliveryStatus.AuditUnavailable, "audit_unavailable");
+        }
+
         _telemetry?.WebhookVerification(hook.Scheme, "verified");
         return new DeliveryOutcome(DeliveryStatus.Verified, DeliveryId: delivery.Id);
     }
@@ -321,7 +330,15 @@ public sealed class WebhookService
     private async Task<DeliveryOutcome> RejectAsync(Rejection rejection, string code, string detail, string? secretKey, CancellationToken cancellationToken)
     {
         var audit = rejection.Event("webhook.rejected") with { Code = code, Detail = detail, SecretKey = secretKey };
-        await _store.AddRejectionAsync(rejection.WorkspaceId, rejection.Product, rejection.Hook.Tag, code, rejection.At, audit, cancellationToken);
+        try
+        {
+            await _store.AddRejectionAsync(rejection.WorkspaceId, rejection.Product, rejection.Hook.Tag, code, rejection.At, audit, cancellationToken);
+        }
+        catch (System.Data.Common.DbException)
+        {
+            return new DeliveryOutcome(DeliveryStatus.AuditUnavailable, "audit_unavailable");
+        }
+
         _telemetry?.WebhookVerification(rejection.Hook.Scheme, code);
         return new DeliveryOutcome(DeliveryStatus.Rejected, code);
     }

@@ -139,6 +139,8 @@ public sealed class AuditTests : RuntimeTestBase
     public async Task When_the_audit_log_cannot_be_written_resolutions_actions_and_reveals_are_refused_with_503()
     {
         await Owner.CreateSecretAsync(new { key = "GUARDED", value = "guarded-value" });
+        await Owner.CreateSecretAsync(new { key = "HOOK_KEY", value = "hook-key-value" });
+        await Ok(await Owner.PostAsJsonAsync("/v1/products/shop/webhooks", new { name = "H", tag = "gh", app = "guard_app", signing_secret = "$Token{HOOK_KEY}", scheme = "github" }));
         await Ok(await Owner.PostAsJsonAsync("/v1/apps", new { access_tag = "guard_app", name = "G", envs = AppEnvs(), actions = new[] { new { @event = "go", method = "POST", path = "/go", headers = new Dictionary<string, string> { ["X-K"] = "$Token{GUARDED}" } } } }));
         await Ok(await Owner.PostAsJsonAsync("/v1/products/shop/apps", new { access_tag = "guard_app", envs = new[] { Mapping("prd") } }));
 
@@ -163,6 +165,21 @@ public sealed class AuditTests : RuntimeTestBase
         var reveal = await Owner.GetAsync("/v1/secrets/GUARDED?reveal=true");
         await reveal.AssertProblemAsync(503, "audit_unavailable");
         Assert.DoesNotContain("guarded-value", await reveal.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // A management change whose audit record cannot be written fails as a whole, and the log holds the exception's
+        // type only, never its message.
+        await (await Owner.PostAsJsonAsync("/v1/secrets", new { key = "NOT_STORED", value = "never-stored-value" })).AssertProblemAsync(500, "internal_error");
+        await (await Owner.GetAsync("/v1/secrets/NOT_STORED")).AssertProblemAsync(404, "secret_not_found");
+        Assert.Contains("SqliteException", Server.Logs.AllText, StringComparison.Ordinal);
+        Assert.DoesNotContain("audit store unavailable", Server.Logs.AllText, StringComparison.Ordinal);
+
+        // A webhook delivery cannot be verified without its record either: 503, so the sender retries later.
+        var workspace = (await Ok(await Owner.GetAsync("/v1/workspace")))["id"]!.GetValue<string>();
+        var body = "{\"event\":\"push\"}"u8.ToArray();
+        var signature = Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData("hook-key-value"u8.ToArray(), body));
+        using var delivery = new HttpRequestMessage(HttpMethod.Post, $"/hooks/{workspace}/shop/gh/prd") { Content = new ByteArrayContent(body) };
+        delivery.Headers.Add("X-Hub-Signature-256", "sha256=" + signature);
+        await (await Server.Client(null).SendAsync(delivery)).AssertProblemAsync(503, "audit_unavailable");
 
         // A failed resolution cannot be recorded either: still refused, never a 422 that went unrecorded.
         await (await Owner.ResolveAsync(new { a = "$Token{NOPE}" }, "guard_app", "prd")).AssertProblemAsync(503, "audit_unavailable");

@@ -89,6 +89,16 @@ public sealed class EchoUpstream : IAsyncDisposable
             return;
         }
 
+        if (path == "/php-json")
+        {
+            // Some JSON writers (PHP's json_encode by default) escape '/' as '\/'.
+            var auth = headers.GetValueOrDefault("Authorization") ?? "";
+            var token = auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..] : auth;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("{\"token\":\"" + token.Replace("/", "\\/", StringComparison.Ordinal).Replace("+", "\\u002b", StringComparison.Ordinal) + "\"}");
+            return;
+        }
+
         context.Response.Headers["X-Upstream"] = "echo";
         await context.Response.WriteAsJsonAsync(new
         {

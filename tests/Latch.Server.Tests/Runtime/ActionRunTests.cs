@@ -24,6 +24,8 @@ public sealed class ActionRunTests : RuntimeTestBase
             {
                 new { @event = "get_customer", method = "GET", path = "/v1/customers/{id}", query = new Dictionary<string, string> { ["expand"] = "card" } },
                 new { @event = "echo_encoded", method = "GET", path = "/encoded" },
+                new { @event = "echo_php", method = "GET", path = "/php-json" },
+                new { @event = "variable_path", method = "GET", path = "/accounts/$Variable{ACCOUNT}" },
                 new { @event = "flaky_get", method = "GET", path = "/flaky" },
                 new { @event = "flaky_post", method = "POST", path = "/flaky" },
                 new { @event = "slow", method = "GET", path = "/slow" },
@@ -37,7 +39,7 @@ public sealed class ActionRunTests : RuntimeTestBase
             access_tag = "api_app",
             envs = new[]
             {
-                Mapping("prd", auth: new[] { new { auth_tag = "bearer", data = new { token = "$Token{API_TOKEN}" } } }),
+                Mapping("prd", variables: new[] { new { key = "ACCOUNT", value = "$Token{API_TOKEN}" } }, auth: new[] { new { auth_tag = "bearer", data = new { token = "$Token{API_TOKEN}" } } }),
                 Mapping("old", auth: new[] { new { auth_tag = "bearer", data = new { token = "$Token{API_TOKEN}" } } }),
             },
         }));
@@ -81,6 +83,23 @@ public sealed class ActionRunTests : RuntimeTestBase
         Assert.DoesNotContain(Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(Token)), text, StringComparison.Ordinal);
         Assert.Equal("plain=*** url=*** b64=***", run["body"]!.GetValue<string>());
         Assert.Equal("***", run["headers"]!["X-Echo-Token"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Values_are_masked_when_the_upstream_escapes_slashes_and_uses_lowercase_unicode_escapes()
+    {
+        var run = await Ok(await RunAsync("api_app", "echo_php"));
+        Assert.Equal("***", run["body"]!["token"]!.GetValue<string>());
+        Assert.DoesNotContain("Zx9", run.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_variable_holding_a_reference_is_refused_in_the_path_and_nothing_is_sent()
+    {
+        var count = Upstream.Received.Count;
+        var problem = await (await RunAsync("api_app", "variable_path")).AssertProblemAsync(422, "reference_in_path");
+        Assert.DoesNotContain(Token, problem.ToJsonString(), StringComparison.Ordinal);
+        Assert.Equal(count, Upstream.Received.Count);
     }
 
     [Fact]
@@ -232,7 +251,8 @@ public sealed class ActionRunTests : RuntimeTestBase
         await Ok(await RunAsync("api_app", "echo_encoded"));
         var usage = await Ok(await Owner.GetAsync("/v1/secrets/API_TOKEN/usage"));
         var references = usage["references"]!.AsArray();
-        Assert.Equal(2, references.Count);
+        Assert.Equal(3, references.Count); // prd: the ACCOUNT variable and the auth token; old: the auth token
+        Assert.Contains(references, r => r!["path"]!.GetValue<string>() == "$.envs[0].variables[0].value");
         Assert.Contains(references, r => r!["env"]!.GetValue<string>() == "prd" && r["path"]!.GetValue<string>() == "$.envs[0].auth[0].data.token" && r["app"]!.GetValue<string>() == "api_app" && r["product"]!.GetValue<string>() == "shop");
         var recent = Assert.Single(usage["recent"]!.AsArray());
         Assert.Equal("action:api_app.echo_encoded", recent!["context"]!.GetValue<string>());
