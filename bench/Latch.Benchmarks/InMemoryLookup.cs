@@ -21,6 +21,9 @@ internal sealed class InMemoryLookup : ISecretLookup
         }
     }
 
+    /// <summary>Every key and its value, for writing the same values in another tool's format.</summary>
+    public IEnumerable<KeyValuePair<string, string>> Values => _values.Select(v => KeyValuePair.Create(v.Key, v.Value.Reveal()));
+
     public ValueTask<IReadOnlyDictionary<string, SecretPolicy>> GetPoliciesAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken)
     {
         var result = new Dictionary<string, SecretPolicy>(keys.Count, StringComparer.Ordinal);

@@ -9,7 +9,8 @@ namespace Latch.Benchmarks;
 /// Entry point: <c>dotnet run -c Release --project bench/Latch.Benchmarks -- --filter '*' [--job short|medium|long|dry]</c>.
 /// Benchmarks run in process (so no generated project is built next to the repository's own build output), and
 /// BenchmarkDotNet's reports go to a temporary directory unless <c>--artifacts</c> is given.
-/// <c>--profile</c> prints a quick stopwatch breakdown (scan, checks, substitution) instead.
+/// <c>--profile</c> prints a quick stopwatch breakdown (scan, checks, substitution) instead; <c>--floor-compare</c>,
+/// <c>--write-docs</c> and <c>--envsubst-compare</c> are the console modes <c>bench/run</c> uses (see Compare.cs).
 /// </summary>
 internal static class Program
 {
@@ -19,6 +20,21 @@ internal static class Program
         {
             Profile.Run();
             return;
+        }
+
+        switch (args.FirstOrDefault())
+        {
+            case "--floor-compare":
+                Compare.FloorVsResolve(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 8);
+                return;
+            case "--write-docs":
+                Compare.WriteDocs(args[1]);
+                return;
+            case "--envsubst-compare":
+                Compare.Envsubst(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5);
+                return;
+            default:
+                break;
         }
 
         var job = Job.Default;

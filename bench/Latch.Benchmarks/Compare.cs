@@ -1,0 +1,131 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Latch.Core.References;
+
+namespace Latch.Benchmarks;
+
+/// <summary>
+/// Console modes used by <c>bench/run</c> (not BenchmarkDotNet): side-by-side timings that alternate A B A B in one
+/// process, and the Latch half of the <c>envsubst</c> comparison. Each mode prints one <c>RESULT</c> line per figure.
+/// </summary>
+internal static class Compare
+{
+    private static readonly ResolutionTarget Target = new("bench_app", "prd", "shop");
+
+    /// <summary>
+    /// <c>--floor-compare [rounds]</c>: Floor and Resolve from <see cref="ResolutionBenchmarks"/>, alternating, for the
+    /// 10 MB and 4 KB documents; prints the median of each and the ratio Resolve / Floor.
+    /// </summary>
+    public static void FloorVsResolve(int rounds)
+    {
+        foreach (var (document, batch) in new[] { ("10MB", 3), ("4KB", 2000) })
+        {
+            var b = new ResolutionBenchmarks { Document = document };
+            b.Setup();
+
+            // Warm up both (JIT tiering) before measuring.
+            for (var i = 0; i < 5 * batch; i++)
+            {
+                b.Floor();
+                b.Resolve().GetAwaiter().GetResult();
+            }
+
+            var floor = new List<double>();
+            var resolve = new List<double>();
+            for (var round = 0; round < rounds; round++)
+            {
+                floor.Add(PerCall(batch, () => b.Floor()));
+                resolve.Add(PerCall(batch, () => b.Resolve().GetAwaiter().GetResult()));
+            }
+
+            var f = Median(floor);
+            var r = Median(resolve);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"RESULT floor-compare {document} floor_us={f:F2} resolve_us={r:F2} ratio={r / f:F3} rounds={rounds}"));
+        }
+    }
+
+    /// <summary>
+    /// <c>--write-docs DIR</c>: writes <c>token.json</c> (the 10 MB document, <c>$Token{…}</c>/<c>$Secret{…}</c> form),
+    /// <c>envsubst.json</c> (the same document, <c>${KEY_n}</c> form) and <c>values.env</c> (<c>KEY_n=value</c> lines,
+    /// the same values the in-memory lookup holds).
+    /// </summary>
+    public static void WriteDocs(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var json = Documents.Large();
+        File.WriteAllBytes(Path.Combine(directory, "token.json"), json);
+        var text = Encoding.UTF8.GetString(json);
+        var envForm = text.Replace("$Token{", "${", StringComparison.Ordinal).Replace("$Secret{", "${", StringComparison.Ordinal);
+        File.WriteAllText(Path.Combine(directory, "envsubst.json"), envForm, new UTF8Encoding(false));
+        var lookup = new InMemoryLookup(Documents.DistinctKeys);
+        var sb = new StringBuilder();
+        foreach (var (key, value) in lookup.Values)
+        {
+            sb.Append(key).Append('=').Append(value).Append('\n');
+        }
+
+        File.WriteAllText(Path.Combine(directory, "values.env"), sb.ToString(), new UTF8Encoding(false));
+        var refs = ReferenceScanner.Scan(json).References.Count;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT docs bytes={json.Length} references={refs}"));
+    }
+
+    /// <summary>
+    /// <c>--envsubst-compare FILE [iterations]</c>: what envsubst does, the Latch way — per iteration read the file,
+    /// scan it, check and look up every reference (in memory), substitute, write the result to /dev/null. Prints the
+    /// median milliseconds per iteration (after three warm-up iterations, as a running
+    /// server is warm; the whole-process cold time is measured separately by bench/run).
+    /// </summary>
+    public static void Envsubst(string file, int iterations)
+    {
+        var engine = new ResolutionEngine(TimeProvider.System);
+        var lookup = new InMemoryLookup(Documents.DistinctKeys);
+        var buffer = new ArrayBufferWriter<byte>(16 * 1024 * 1024);
+        using var sink = new FileStream("/dev/null", FileMode.Open, FileAccess.Write);
+        var times = new List<double>();
+        var written = 0;
+        for (var i = -3; i < iterations; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            var json = File.ReadAllBytes(file);
+            var doc = ReferenceScanner.Scan(json);
+            var values = engine.ResolveValuesAsync(doc, Target, lookup, CancellationToken.None).GetAwaiter().GetResult();
+            if (!values.IsSuccess)
+            {
+                throw new InvalidOperationException("The document does not resolve");
+            }
+
+            buffer.ResetWrittenCount();
+            doc.Substitute(values.Values, buffer);
+            sink.Write(buffer.WrittenSpan);
+            written = buffer.WrittenCount;
+            if (i >= 0)
+            {
+                times.Add(sw.Elapsed.TotalMilliseconds);
+                if (Environment.GetEnvironmentVariable("BENCH_TRACE") == "1") { Console.WriteLine($"{sw.Elapsed.TotalMilliseconds:F1} gc2={GC.CollectionCount(2)}"); }
+            }
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"RESULT envsubst-latch median_ms={Median(times):F2} min_ms={times.Min():F2} iterations={iterations} output_bytes={written}"));
+    }
+
+    private static double PerCall(int batch, Func<int> action)
+    {
+        var sw = Stopwatch.StartNew();
+        for (var i = 0; i < batch; i++)
+        {
+            action();
+        }
+
+        return sw.Elapsed.TotalMicroseconds / batch;
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+}
