@@ -33,11 +33,11 @@ internal sealed class StoreSecretLookup : ISecretLookup
         var dataKey = await _keyring.GetAsync(_workspaceId, cancellationToken);
         var values = new Dictionary<string, SecretValue>(secrets.Count, StringComparer.Ordinal);
         List<string>? failed = null;
+        var sealedValues = await _store.GetSealedValuesAsync(_workspaceId, secrets.Select(p => (p.Key, p.Version)).ToList(), cancellationToken);
         foreach (var policy in secrets)
         {
             // Every key is tried so that a failure lists every tampered secret, not just the first.
-            var sealedValue = await _store.GetSealedValueAsync(_workspaceId, policy.Key, policy.Version, cancellationToken);
-            if (sealedValue is null)
+            if (!sealedValues.TryGetValue(policy.Key, out var sealedValue))
             {
                 // Deleted since its policy was read (versions go with the secret): the engine reports secret_not_found.
                 continue;

@@ -58,6 +58,9 @@ public interface ILatchStore : IAsyncDisposable
     /// <summary>The sealed value of one version, or null.</summary>
     Task<byte[]?> GetSealedValueAsync(string workspaceId, string key, int version, CancellationToken cancellationToken);
 
+    /// <summary>The sealed values of several (key, version) pairs in one round trip; pairs that do not exist are absent.</summary>
+    Task<IReadOnlyDictionary<string, byte[]>> GetSealedValuesAsync(string workspaceId, IReadOnlyCollection<(string Key, int Version)> versions, CancellationToken cancellationToken);
+
     /// <summary>Every version of a secret, newest first.</summary>
     Task<IReadOnlyList<SecretVersionInfo>> ListVersionsAsync(string workspaceId, string key, CancellationToken cancellationToken);
 

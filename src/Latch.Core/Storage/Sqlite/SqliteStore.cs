@@ -113,16 +113,24 @@ public sealed class SqliteStore : ILatchStore
         }
     }
 
-    private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken, bool forWrite = true)
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
-        // WAL is persistent in the file; synchronous and foreign keys are per connection.
-        await connection.ExecuteAsync(new CommandDefinition(
-            _readOnly
-                ? "PRAGMA query_only=ON; PRAGMA busy_timeout=30000;"
-                : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;",
-            cancellationToken: cancellationToken));
+        if (_readOnly)
+        {
+            await connection.ExecuteAsync(new CommandDefinition("PRAGMA query_only=ON; PRAGMA busy_timeout=30000;", cancellationToken: cancellationToken));
+        }
+        else if (forWrite)
+        {
+            // WAL is persistent in the file; synchronous and foreign keys are per connection and matter for writes only.
+            // Reads skip the PRAGMAs: they are on every hot path (authentication, policies, values), and
+            // Microsoft.Data.Sqlite already retries a busy database up to the command timeout.
+            await connection.ExecuteAsync(new CommandDefinition(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;",
+                cancellationToken: cancellationToken));
+        }
+
         return connection;
     }
 
@@ -145,7 +153,7 @@ public sealed class SqliteStore : ILatchStore
 
     private async Task<T> ReadAsync<T>(Func<SqliteConnection, Task<T>> work, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var connection = await OpenConnectionAsync(cancellationToken, forWrite: false);
         return await work(connection);
     }
 
@@ -377,6 +385,27 @@ public sealed class SqliteStore : ILatchStore
         ReadAsync(c => c.QuerySingleOrDefaultAsync<byte[]?>(new CommandDefinition(
             "SELECT sealed_value FROM secret_versions WHERE workspace_id = @workspaceId AND secret_key = @key AND version = @version",
             new { workspaceId, key, version }, cancellationToken: cancellationToken)), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyDictionary<string, byte[]>> GetSealedValuesAsync(string workspaceId, IReadOnlyCollection<(string Key, int Version)> versions, CancellationToken cancellationToken) =>
+        ReadAsync(async c =>
+        {
+            if (versions.Count == 0)
+            {
+                return (IReadOnlyDictionary<string, byte[]>)new Dictionary<string, byte[]>(StringComparer.Ordinal);
+            }
+
+            // One statement for every (key, version) pair: the pairs travel as one JSON parameter.
+            var pairs = JsonSerializer.Serialize(versions.Select(v => new object[] { v.Key, v.Version }));
+            var rows = await c.QueryAsync<(string Key, byte[] Sealed)>(new CommandDefinition(
+                """
+                SELECT secret_key, sealed_value FROM secret_versions
+                WHERE workspace_id = @workspaceId
+                  AND (secret_key, version) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(@pairs))
+                """,
+                new { workspaceId, pairs }, cancellationToken: cancellationToken));
+            return (IReadOnlyDictionary<string, byte[]>)rows.ToDictionary(r => r.Key, r => r.Sealed, StringComparer.Ordinal);
+        }, cancellationToken);
 
     /// <inheritdoc />
     public Task<IReadOnlyList<SecretVersionInfo>> ListVersionsAsync(string workspaceId, string key, CancellationToken cancellationToken) =>
