@@ -655,19 +655,44 @@ public sealed class SqliteStore : ILatchStore
         WriteAsync(async (c, t) =>
         {
             await AppendAsync(c, t, events, cancellationToken);
-            foreach (var used in events.Where(e => e.Action == "secret.resolved" && e.SecretKey is not null)
-                         .GroupBy(e => (e.WorkspaceId, e.SecretKey)))
+            var lastUses = events.Where(e => e.Action == "secret.resolved" && e.SecretKey is not null)
+                .GroupBy(e => (e.WorkspaceId, e.SecretKey))
+                .Select(g => new object[] { g.Key.WorkspaceId, g.Key.SecretKey!, Time(g.Max(e => e.At)) })
+                .ToList();
+            if (lastUses.Count > 0)
             {
+                // One statement for every secret the batch resolved.
                 await c.ExecuteAsync(new CommandDefinition(
-                    "UPDATE secrets SET last_used_at = @at WHERE workspace_id = @ws AND secret_key = @key",
-                    new { at = Time(used.Max(e => e.At)), ws = used.Key.WorkspaceId, key = used.Key.SecretKey }, t, cancellationToken: cancellationToken));
+                    """
+                    UPDATE secrets SET last_used_at = u.at
+                    FROM (SELECT json_extract(value, '$[0]') AS ws, json_extract(value, '$[1]') AS k, json_extract(value, '$[2]') AS at FROM json_each(@uses)) AS u
+                    WHERE secrets.workspace_id = u.ws AND secrets.secret_key = u.k
+                    """,
+                    new { uses = JsonSerializer.Serialize(lastUses) }, t, cancellationToken: cancellationToken));
             }
 
             return 0;
         }, cancellationToken);
 
+    private static readonly string[] AuditColumns =
+    [
+        "id", "workspace_id", "at", "action", "actor_key_id", "actor_name", "request_id", "client", "secret_key", "version",
+        "product", "app", "env", "context", "path", "code", "detail", "prev_hash", "hash",
+    ];
+
     private static async Task AppendAsync(SqliteConnection c, DbTransaction t, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
     {
+        if (events.Count == 0)
+        {
+            return;
+        }
+
+        // One command, prepared once and executed per event: group commits insert hundreds of events at a time.
+        await using var insert = c.CreateCommand();
+        insert.Transaction = (SqliteTransaction)t;
+        insert.CommandText = $"INSERT INTO audit_events({string.Join(", ", AuditColumns)}) VALUES ({string.Join(", ", AuditColumns.Select(n => "$" + n))})";
+        var parameters = AuditColumns.ToDictionary(n => n, n => insert.Parameters.Add("$" + n, SqliteType.Text), StringComparer.Ordinal);
+        parameters["version"].SqliteType = SqliteType.Integer;
         var lastHashes = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var e in events)
         {
@@ -679,19 +704,18 @@ public sealed class SqliteStore : ILatchStore
             }
 
             var linked = AuditChain.Link(e, previous);
-            await c.ExecuteAsync(new CommandDefinition(
-                """
-                INSERT INTO audit_events(id, workspace_id, at, action, actor_key_id, actor_name, request_id, client, secret_key, version,
-                    product, app, env, context, path, code, detail, prev_hash, hash)
-                VALUES (@Id, @WorkspaceId, @at, @Action, @ActorKeyId, @ActorName, @RequestId, @Client, @SecretKey, @Version,
-                    @Product, @App, @Env, @Context, @Path, @Code, @Detail, @PrevHash, @Hash)
-                """,
-                new
-                {
-                    linked.Id, linked.WorkspaceId, at = Time(linked.At), linked.Action, linked.ActorKeyId, linked.ActorName, linked.RequestId,
-                    linked.Client, linked.SecretKey, linked.Version, linked.Product, linked.App, linked.Env, linked.Context, linked.Path,
-                    linked.Code, linked.Detail, linked.PrevHash, linked.Hash,
-                }, t, cancellationToken: cancellationToken));
+            object?[] values =
+            [
+                linked.Id, linked.WorkspaceId, Time(linked.At), linked.Action, linked.ActorKeyId, linked.ActorName, linked.RequestId, linked.Client,
+                linked.SecretKey, linked.Version, linked.Product, linked.App, linked.Env, linked.Context, linked.Path, linked.Code, linked.Detail,
+                linked.PrevHash, linked.Hash,
+            ];
+            for (var i = 0; i < AuditColumns.Length; i++)
+            {
+                parameters[AuditColumns[i]].Value = values[i] ?? DBNull.Value;
+            }
+
+            await insert.ExecuteNonQueryAsync(cancellationToken);
             lastHashes[e.WorkspaceId] = linked.Hash;
         }
     }
