@@ -92,15 +92,7 @@ internal static class AppsCommand
         command.SetAction(LatchCli.Handler(env, global, async context =>
         {
             var name = context.Parse.GetRequiredValue(tag);
-            await confirm.ConfirmAsync(context, $"Type the access tag '{name}' to delete the app", name);
-            using var client = context.CreateClient();
-            await client.SendAsync(HttpMethod.Delete, AppPath(name), null, context.CancellationToken);
-            if (!context.Json)
-            {
-                await context.Env.Out.WriteLineAsync($"Deleted app '{name}'.");
-            }
-
-            return ExitCodes.Success;
+            return await confirm.DeleteAsync(context, $"Type the access tag '{name}' to delete the app", name, AppPath(name), $"Deleted app '{name}'.");
         }));
         return command;
     }

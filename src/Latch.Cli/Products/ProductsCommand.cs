@@ -119,15 +119,7 @@ internal static class ProductsCommand
         command.SetAction(LatchCli.Handler(env, global, async context =>
         {
             var product = context.Parse.GetRequiredValue(tag);
-            await confirm.ConfirmAsync(context, $"Type the tag '{product}' to delete the product", product);
-            using var client = context.CreateClient();
-            await client.SendAsync(HttpMethod.Delete, ProductPath(product), null, context.CancellationToken);
-            if (!context.Json)
-            {
-                await context.Env.Out.WriteLineAsync($"Deleted product '{product}'.");
-            }
-
-            return ExitCodes.Success;
+            return await confirm.DeleteAsync(context, $"Type the tag '{product}' to delete the product", product, ProductPath(product), $"Deleted product '{product}'.");
         }));
         return command;
     }
@@ -215,15 +207,7 @@ internal static class ProductsCommand
         {
             var productTag = context.Parse.GetRequiredValue(product);
             var appTag = context.Parse.GetRequiredValue(app);
-            await confirm.ConfirmAsync(context, $"Type the access tag '{appTag}' to disconnect it from product '{productTag}'", appTag);
-            using var client = context.CreateClient();
-            await client.SendAsync(HttpMethod.Delete, ProductAppPath(productTag, appTag), null, context.CancellationToken);
-            if (!context.Json)
-            {
-                await context.Env.Out.WriteLineAsync($"Removed app '{appTag}' from product '{productTag}'.");
-            }
-
-            return ExitCodes.Success;
+            return await confirm.DeleteAsync(context, $"Type the access tag '{appTag}' to disconnect it from product '{productTag}'", appTag, ProductAppPath(productTag, appTag), $"Removed app '{appTag}' from product '{productTag}'.");
         }));
         return command;
     }

@@ -272,16 +272,7 @@ internal static class SecretsCommand
         command.SetAction(LatchCli.Handler(env, global, async context =>
         {
             var name = context.Parse.GetRequiredValue(key);
-            await confirm.ConfirmAsync(context, $"Type the key '{name}' to delete it and all its versions", name);
-
-            using var client = context.CreateClient();
-            await client.SendAsync(HttpMethod.Delete, SecretPath(name), null, context.CancellationToken);
-            if (!context.Json)
-            {
-                await context.Env.Out.WriteLineAsync($"Deleted secret '{name}'.");
-            }
-
-            return ExitCodes.Success;
+            return await confirm.DeleteAsync(context, $"Type the key '{name}' to delete it and all its versions", name, SecretPath(name), $"Deleted secret '{name}'.");
         }));
         return command;
     }

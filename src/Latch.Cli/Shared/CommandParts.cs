@@ -72,6 +72,21 @@ internal sealed class ConfirmOption
     public Option<bool> Yes { get; } = new("--yes", "-y") { Description = "Do not ask for confirmation" };
 
     /// <summary>Unless <c>--yes</c>, asks on stderr to type <paramref name="expected"/>; a mismatch fails, no input is a usage error.</summary>
+    /// <summary>Confirms (unless <c>--yes</c>), sends <c>DELETE</c> to <paramref name="path"/> and, for people, says what was done.</summary>
+    public async Task<int> DeleteAsync(CommandContext context, string prompt, string expected, string path, string done)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        await ConfirmAsync(context, prompt, expected);
+        using var client = context.CreateClient();
+        await client.SendAsync(HttpMethod.Delete, path, null, context.CancellationToken);
+        if (!context.Json)
+        {
+            await context.Env.Out.WriteLineAsync(done);
+        }
+
+        return ExitCodes.Success;
+    }
+
     public async Task ConfirmAsync(CommandContext context, string prompt, string expected)
     {
         ArgumentNullException.ThrowIfNull(context);

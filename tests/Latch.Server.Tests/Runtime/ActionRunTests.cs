@@ -123,7 +123,7 @@ public sealed class ActionRunTests : RuntimeTestBase
         var problem = await (await RunAsync("api_app", "echo_encoded")).AssertProblemAsync(422, "invalid_header_value");
 
         Assert.Contains("API_TOKEN", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.DoesNotContain("evil", (await (await RunAsync("api_app", "echo_encoded")).Content.ReadAsStringAsync()), StringComparison.Ordinal);
+        Assert.DoesNotContain("X-Injected", problem.ToJsonString(), StringComparison.Ordinal);
         Assert.Equal(count, Upstream.Received.Count);
     }
 
