@@ -12,4 +12,6 @@ if ! command -v chromium >/dev/null; then
   command -v chromium >/dev/null || { echo "Chromium is required by the Workbench tests and could not be installed" >&2; exit 1; }
 fi
 dotnet build Latch.slnx -c Release
+# The storage contract and multi-instance tests need PostgreSQL: a private cluster on 127.0.0.1:55432 (exports LATCH_TEST_POSTGRES).
+source tests/postgres.sh
 dotnet test Latch.slnx -c Release --no-build "$@"

@@ -10,7 +10,8 @@ namespace Latch.Benchmarks;
 /// Benchmarks run in process (so no generated project is built next to the repository's own build output), and
 /// BenchmarkDotNet's reports go to a temporary directory unless <c>--artifacts</c> is given.
 /// <c>--profile</c> prints a quick stopwatch breakdown (scan, checks, substitution) instead; <c>--floor-compare</c>,
-/// <c>--write-docs</c> and <c>--envsubst-compare</c> are the console modes <c>bench/run</c> uses (see Compare.cs).
+/// <c>--write-docs</c> and <c>--envsubst-compare</c> are the console modes <c>bench/run</c> uses (see Compare.cs), and
+/// <c>--scale-seed</c> builds part d's large store (see Scale.cs).
 /// </summary>
 internal static class Program
 {
@@ -29,6 +30,10 @@ internal static class Program
                 return;
             case "--write-docs":
                 Compare.WriteDocs(args[1]);
+                return;
+            case "--scale-seed":
+                Scale.SeedAsync(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture),
+                    long.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture)).GetAwaiter().GetResult();
                 return;
             case "--envsubst-compare":
                 Compare.Envsubst(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5);

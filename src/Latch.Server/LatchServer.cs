@@ -7,6 +7,7 @@ using Latch.Core.Observability;
 using Latch.Core.References;
 using Latch.Core.Secrets;
 using Latch.Core.Storage;
+using Latch.Core.Storage.Postgres;
 using Latch.Core.Storage.Sqlite;
 using Latch.Core.Webhooks;
 using Latch.Server.Access;
@@ -95,14 +96,28 @@ public static class LatchServer
     private static async Task<WebApplication> BuildAsync(ServeOptions options, TextWriter console, CancellationToken cancellationToken)
     {
         var time = options.TimeProvider ?? TimeProvider.System;
+        // Before anything is opened: a bad egress rule is a start-up error that leaves nothing to clean up.
+        var egressPolicy = BuildEgressPolicy(options);
         var dataDirectory = Path.GetFullPath(options.DataDirectory);
         var notes = new StartupNotes();
         var master = await LoadAndVerifyMasterKeyAsync(options, dataDirectory, console, cancellationToken);
-        var store = SqliteStore.Open(dataDirectory);
+        // With SQLite this process is the only writer, so every change is heard; with PostgreSQL the feed turns
+        // coherent only once the LISTEN session is up (caches bypass themselves until then).
+        var changes = new StoreChanges(coherent: options.Store == StoreKind.Sqlite);
+        ILatchStore store;
+        try
+        {
+            store = await OpenStoreAsync(options, dataDirectory, cancellationToken);
+        }
+        catch
+        {
+            master.Key.Dispose();
+            throw;
+        }
+
         var keyring = new Keyring(master.Key, store);
         try
         {
-            await store.MigrateAsync(null, cancellationToken);
             await keyring.InitializeAsync(cancellationToken);
             var access = new AccessService(store, keyring, time);
             try
@@ -171,6 +186,7 @@ public static class LatchServer
         builder.Services.AddSingleton(notes);
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton<ILatchStore>(store);
+        builder.Services.AddSingleton(changes);
         builder.Services.AddSingleton(keyring);
         builder.Services.AddSingleton(new JsonBody.Limits(options.MaxRequestBodyBytes));
         builder.Services.AddSingleton<AccessService>();
@@ -182,9 +198,16 @@ public static class LatchServer
         builder.Services.AddSingleton<WebhookService>();
         builder.Services.AddSingleton<RuntimeConfigService>();
         builder.Services.AddSingleton<ActionRunner>();
+        builder.Services.AddSingleton(new AuthFailureLimiter(options));
+        var egress = new EgressGuard(egressPolicy);
+        builder.Services.AddSingleton(egress);
         builder.Services.AddHttpClient(ActionRunner.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
+                // SSRF protection: every socket is opened by the egress guard, to an address the policy allows.
+                ConnectCallback = egress.ConnectAsync,
+                // A proxy would be the address connected to, and it would reach anything: actions go direct.
+                UseProxy = false,
                 // A redirect could carry resolved credentials to another host: never follow one.
                 AllowAutoRedirect = false,
                 UseCookies = false,
@@ -198,6 +221,15 @@ public static class LatchServer
 
         var app = builder.Build();
         var auditWriter = app.Services.GetRequiredService<AuditWriter>();
+        PostgresChangeListener? listener = null;
+        if (options.Store == StoreKind.Postgres)
+        {
+            listener = new PostgresChangeListener(options.Connection!, changes, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Latch.Storage"));
+            await listener.StartAsync(cancellationToken);
+        }
+
+        // First, so the exception handler's and status-code pages' answers carry the headers too.
+        app.UseSecurityHeaders();
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             StatusCodeSelector = _ => StatusCodes.Status500InternalServerError,
@@ -231,15 +263,6 @@ public static class LatchServer
             };
             await Problems.Of(context.Response.StatusCode, code, $"No route answers {context.Request.Method} {context.Request.Path}").ExecuteAsync(context);
         });
-        app.Use((context, next) =>
-        {
-            var headers = context.Response.Headers;
-            headers.XContentTypeOptions = "nosniff";
-            headers["Referrer-Policy"] = "no-referrer";
-            headers.XFrameOptions = "DENY";
-            headers["X-Request-Id"] = context.TraceIdentifier;
-            return next(context);
-        });
         app.UseBodyLimit(options.MaxRequestBodyBytes);
         app.UseWorkbench();
 
@@ -271,6 +294,7 @@ public static class LatchServer
         v1.MapAudit();
         app.Lifetime.ApplicationStopped.Register(() =>
         {
+            listener?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             auditWriter.DisposeAsync().AsTask().GetAwaiter().GetResult();
             keyring.Dispose();
             master.Key.Dispose();
@@ -286,13 +310,41 @@ public static class LatchServer
     private static async Task<LoadedMasterKey> LoadAndVerifyMasterKeyAsync(ServeOptions options, string dataDirectory, TextWriter console, CancellationToken cancellationToken)
     {
         var storeExists = false;
-        SqliteStore? readOnly = null;
+        ILatchStore? readOnly = null;
+        var storeName = options.Store == StoreKind.Postgres ? DescribePostgres(options.Connection) : dataDirectory;
         try
         {
-            if (File.Exists(SqliteStore.DatabasePath(dataDirectory)))
+            if (options.Store == StoreKind.Postgres)
             {
-                readOnly = SqliteStore.OpenForInspection(dataDirectory);
-                storeExists = await readOnly.HasSchemaAsync(cancellationToken);
+                if (string.IsNullOrWhiteSpace(options.Connection))
+                {
+                    throw new StartupException("--store postgres needs a connection string: pass --connection \"Host=…;Database=…;Username=…\" or set LATCH_CONNECTION.", StartupFailedExitCode);
+                }
+
+                if (string.IsNullOrWhiteSpace(options.MasterKey) && string.IsNullOrWhiteSpace(options.MasterKeyFile))
+                {
+                    // Every instance must hold the same key, and it must never live in the database it protects.
+                    throw new StartupException(
+                        "master key: with --store postgres the master key must be given to every instance: set LATCH_MASTER_KEY or pass --master-key-file " +
+                        "(Latch never generates it for a shared database and never stores it there).", MasterKeyExitCode);
+                }
+
+                try
+                {
+                    readOnly = await PostgresStore.OpenForInspectionAsync(options.Connection, cancellationToken);
+                }
+                catch (Exception e) when (e is Npgsql.NpgsqlException or ArgumentException or InvalidOperationException)
+                {
+                    throw new StartupException($"cannot open {storeName}: {e.Message}", StartupFailedExitCode);
+                }
+
+                storeExists = readOnly is not null;
+            }
+            else if (File.Exists(SqliteStore.DatabasePath(dataDirectory)))
+            {
+                var sqlite = SqliteStore.OpenForInspection(dataDirectory);
+                readOnly = sqlite;
+                storeExists = await sqlite.HasSchemaAsync(cancellationToken);
             }
 
             LoadedMasterKey master;
@@ -323,8 +375,8 @@ public static class LatchServer
                 {
                     master.Key.Dispose();
                     throw new StartupException(
-                        $"the master key from {master.Source} does not open the store in {dataDirectory}. " +
-                        "Refusing to start; nothing was changed. Use the master key this data directory was created with.", MasterKeyExitCode);
+                        $"the master key from {master.Source} does not open the store in {storeName}. " +
+                        "Refusing to start; nothing was changed. Use the master key this store was created with.", MasterKeyExitCode);
                 }
             }
 
@@ -336,6 +388,61 @@ public static class LatchServer
             {
                 await readOnly.DisposeAsync();
             }
+        }
+    }
+
+    /// <summary>Opens (and migrates) the configured store.</summary>
+    private static async Task<ILatchStore> OpenStoreAsync(ServeOptions options, string dataDirectory, CancellationToken cancellationToken)
+    {
+        if (options.Store == StoreKind.Postgres)
+        {
+            try
+            {
+                return await PostgresStore.OpenAsync(options.Connection!, cancellationToken);
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or InvalidOperationException)
+            {
+                throw new StartupException($"cannot open {DescribePostgres(options.Connection)}: {e.Message}", StartupFailedExitCode);
+            }
+        }
+
+        var sqlite = SqliteStore.Open(dataDirectory);
+        try
+        {
+            await sqlite.MigrateAsync(null, cancellationToken);
+        }
+        catch
+        {
+            await sqlite.DisposeAsync();
+            throw;
+        }
+
+        return sqlite;
+    }
+
+    /// <summary>Names a PostgreSQL database for messages — host, port and database only, never the password.</summary>
+    public static string DescribePostgres(string? connection)
+    {
+        try
+        {
+            var builder = new Npgsql.NpgsqlConnectionStringBuilder(connection ?? string.Empty);
+            return $"the PostgreSQL database '{builder.Database ?? builder.Username ?? "(default)"}' on {builder.Host ?? "localhost"}:{builder.Port}";
+        }
+        catch (ArgumentException)
+        {
+            return "the PostgreSQL database (unreadable connection string)";
+        }
+    }
+
+    private static EgressPolicy BuildEgressPolicy(ServeOptions options)
+    {
+        try
+        {
+            return EgressPolicy.Create(options.EgressAllow, options.EgressDeny);
+        }
+        catch (FormatException e)
+        {
+            throw new StartupException($"egress rule: {e.Message}", StartupFailedExitCode);
         }
     }
 

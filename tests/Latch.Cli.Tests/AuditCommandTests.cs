@@ -362,6 +362,8 @@ internal sealed class RestartableLatch : IAsyncDisposable
             DataDirectory = DataDirectory,
             MasterKey = _masterKey,
             BootstrapKey = ApiKey,
+            // Actions in these tests call upstreams on loopback, which the egress policy denies by default.
+            EgressAllow = ["127.0.0.0/8"],
         });
     }
 

@@ -30,6 +30,8 @@ public sealed class LatchServerFixture : IAsyncLifetime
             DataDirectory = _dataDirectory,
             MasterKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             BootstrapKey = ApiKey,
+            // Actions in these tests call upstreams on loopback, which the egress policy denies by default.
+            EgressAllow = ["127.0.0.0/8"],
         });
     }
 

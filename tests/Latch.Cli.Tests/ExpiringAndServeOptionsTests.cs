@@ -162,4 +162,31 @@ public sealed class ExpiringAndServeOptionsTests
         Assert.False(options.RevealEnabled);
         Assert.Equal(TimeSpan.FromDays(14), options.ExpiryWarning);
     }
+    [Fact]
+    public async Task Serve_store_defaults_to_sqlite_and_reads_store_and_connection_from_flags_then_the_environment()
+    {
+        var (_, defaults, _) = await ServeAsync([]);
+        Assert.Equal(StoreKind.Sqlite, defaults!.Store);
+        Assert.Null(defaults.Connection);
+
+        var (_, fromEnvironment, _) = await ServeAsync(new() { ["LATCH_STORE"] = "postgres", ["LATCH_CONNECTION"] = "Host=env;Database=latch" });
+        Assert.Equal(StoreKind.Postgres, fromEnvironment!.Store);
+        Assert.Equal("Host=env;Database=latch", fromEnvironment.Connection);
+
+        var (_, fromFlags, _) = await ServeAsync(
+            new() { ["LATCH_STORE"] = "sqlite", ["LATCH_CONNECTION"] = "Host=env" }, "--store", "postgres", "--connection", "Host=flag;Database=latch");
+        Assert.Equal(StoreKind.Postgres, fromFlags!.Store);
+        Assert.Equal("Host=flag;Database=latch", fromFlags.Connection);
+    }
+
+    [Theory]
+    [InlineData("mysql")]
+    [InlineData("postgres")]
+    public async Task Serve_refuses_an_unknown_store_or_postgres_without_a_connection(string store)
+    {
+        var (exit, options, error) = await ServeAsync([], "--store", store);
+        Assert.Equal(2, exit);
+        Assert.Null(options);
+        Assert.Contains(store == "mysql" ? "invalid store 'mysql'" : "--connection", error, StringComparison.Ordinal);
+    }
 }

@@ -33,6 +33,8 @@ public sealed class LatchHarness : IAsyncLifetime
             DataDirectory = _data,
             MasterKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             BootstrapKey = BootstrapKey,
+            // Actions in these tests call upstreams on loopback, which the egress policy denies by default.
+            EgressAllow = ["127.0.0.0/8"],
             ConfigureLogging = logging => logging.ClearProviders(),
         });
         Client = new LatchClient(Url, BootstrapKey);

@@ -88,6 +88,8 @@ public sealed class LatchUnderTest : IAsyncDisposable
             MasterKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             BootstrapKey = OwnerKey,
             TimeProvider = time,
+            // Actions in these tests call upstreams on loopback, which the egress policy denies by default.
+            EgressAllow = ["127.0.0.0/8"],
             ConfigureLogging = _ => { }, // quiet: no log providers
         });
         return new LatchUnderTest(server, time, data);

@@ -4,6 +4,7 @@ using Latch.Cli.Output;
 using Latch.Cli.Serve;
 using Latch.Core.Crypto;
 using Latch.Core.Storage;
+using Latch.Core.Storage.Postgres;
 using Latch.Core.Storage.Sqlite;
 using Latch.Server;
 
@@ -36,20 +37,109 @@ internal static class MasterKeyCommand
         {
             Description = "File holding the current (old) master key (default: $LATCH_MASTER_KEY, else DATA/master.key)",
         };
+        var store = new Option<string?>("--store") { Description = "sqlite (default) or postgres (default: $LATCH_STORE)" };
+        var connection = new Option<string?>("--connection") { Description = "Npgsql connection string with --store postgres (default: $LATCH_CONNECTION)" };
         var command = new Command("rotate",
             "Re-wrap every workspace data key under a new master key in one transaction (stop 'latch serve' first; values are not re-encrypted)")
         {
-            data, newKeyFile, oldKeyFile,
+            data, newKeyFile, oldKeyFile, store, connection,
         };
         command.SetAction(LatchCli.Handler(env, global, async context =>
         {
             var parse = context.Parse;
             var dataDirectory = Path.GetFullPath(parse.GetValue(data) ?? context.Env.Variable("LATCH_DATA") ?? ServeCommand.DefaultData);
             var oldFile = parse.GetValue(oldKeyFile);
-            return await RotateAsync(context, dataDirectory, parse.GetRequiredValue(newKeyFile), oldFile,
-                oldFile is null ? context.Env.Variable("LATCH_MASTER_KEY") : null);
+            var oldFromEnvironment = oldFile is null ? context.Env.Variable("LATCH_MASTER_KEY") : null;
+            var kind = ServeCommand.ParseStore(parse.GetValue(store) ?? context.Env.Variable("LATCH_STORE"));
+            if (kind == StoreKind.Postgres)
+            {
+                var connectionString = parse.GetValue(connection) ?? context.Env.Variable("LATCH_CONNECTION");
+                if (string.IsNullOrWhiteSpace(connectionString))
+                {
+                    throw new CliUsageException("--store postgres needs --connection (or LATCH_CONNECTION)");
+                }
+
+                return await RotatePostgresAsync(context, connectionString, parse.GetRequiredValue(newKeyFile), oldFile, oldFromEnvironment);
+            }
+
+            return await RotateAsync(context, dataDirectory, parse.GetRequiredValue(newKeyFile), oldFile, oldFromEnvironment);
         }));
         return command;
+    }
+
+    /// <summary>
+    /// PostgreSQL: the rotation is one compare-and-swap transaction; running instances keep working (their unwrapped data
+    /// keys do not change) but must be given the new key before their next start.
+    /// </summary>
+    private static async Task<int> RotatePostgresAsync(CommandContext context, string connectionString, string newKeyFile, string? oldKeyFile, string? oldKeyFromEnvironment)
+    {
+        var output = context.Env.Out;
+        var cancellationToken = context.CancellationToken;
+        var where = LatchServer.DescribePostgres(connectionString);
+        if (string.IsNullOrWhiteSpace(oldKeyFromEnvironment) && string.IsNullOrWhiteSpace(oldKeyFile))
+        {
+            return await FailAsync(context, "master key: set LATCH_MASTER_KEY or pass --master-key-file with the current key. Nothing was changed.");
+        }
+
+        LoadedMasterKey old;
+        LocalMasterKey next;
+        try
+        {
+            old = MasterKeySource.Load(oldKeyFromEnvironment, oldKeyFile, Path.GetTempPath(), storeExists: true);
+            next = LocalMasterKey.FromBase64(ReadKeyText(newKeyFile), newKeyFile);
+        }
+        catch (MasterKeyFormatException e)
+        {
+            return await FailAsync(context, $"master key: {e.Message} Nothing was changed.");
+        }
+
+        using (old.Key)
+        using (next)
+        {
+            MasterKeyRotationResult result;
+            try
+            {
+                await using (var inspection = await PostgresStore.OpenForInspectionAsync(connectionString, cancellationToken))
+                {
+                    if (inspection is null)
+                    {
+                        throw new CliFailureException($"{where} holds no Latch store yet: there is nothing to rotate");
+                    }
+                }
+
+                await using var store = await PostgresStore.OpenAsync(connectionString, cancellationToken);
+                result = await MasterKeyRotation.RotateAsync(store, old.Key, next, context.Env.Time, Actor, cancellationToken);
+            }
+            catch (MasterKeyMismatchException e)
+            {
+                return await FailAsync(context, $"{e.Message} (old key from {old.Source}, store: {where})");
+            }
+            catch (MasterKeyRotationException e)
+            {
+                throw new CliFailureException(e.Message);
+            }
+            catch (StoreBusyException e)
+            {
+                throw new CliFailureException($"{e.Message} Stop every latch serve instance on {where} first. Nothing was changed.");
+            }
+            catch (Npgsql.NpgsqlException e)
+            {
+                throw new CliFailureException($"cannot reach {where}: {e.Message}. Nothing was changed.");
+            }
+
+            if (context.Json)
+            {
+                await output.WriteLineAsync(Json.Format(new JsonObject { ["rotated_workspaces"] = result.WorkspaceCount, ["key_file_replaced"] = null }));
+            }
+            else
+            {
+                await output.WriteLineAsync(
+                    $"Rotated the master key of {where}: re-wrapped {result.WorkspaceCount} workspace data key(s) and the check value in one transaction. No value was re-encrypted.");
+                await output.WriteLineAsync($"Give every instance the key in {newKeyFile} (LATCH_MASTER_KEY or --master-key-file) before it next starts: the old key no longer opens this store.");
+            }
+
+            return ExitCodes.Success;
+        }
     }
 
     private static async Task<int> RotateAsync(CommandContext context, string dataDirectory, string newKeyFile, string? oldKeyFile, string? oldKeyFromEnvironment)

@@ -1,5 +1,9 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.RegularExpressions;
+
+// The fuzzing harness (fuzz/Latch.Fuzz) feeds arbitrary text to the parser.
+[assembly: InternalsVisibleTo("Latch.Fuzz")]
 
 namespace Latch.Cli.Secrets;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using Latch.Cli.Shared;
+using Latch.Core.Runtime;
 using Latch.Server;
 
 namespace Latch.Cli.Serve;
@@ -28,9 +29,32 @@ internal static class ServeCommand
             Description = "Flag secrets expiring within this window as expiring_soon, e.g. 7d, 48h (default: $LATCH_EXPIRY_WARNING or 7d)",
         };
 
-        var command = new Command("serve", "Run the Latch server (reads LATCH_MASTER_KEY, LATCH_BOOTSTRAP_KEY, LATCH_DATA, LATCH_ALLOW_REVEAL, LATCH_EXPIRY_WARNING)")
+        var store = new Option<string?>("--store")
         {
-            urls, data, masterKeyFile, disableReveal, expiryWarning,
+            Description = "Where the store lives: sqlite (embedded, in --data; default) or postgres (shared by several instances; needs --connection) (default: $LATCH_STORE)",
+        };
+        var connection = new Option<string?>("--connection")
+        {
+            Description = "Npgsql connection string for --store postgres, e.g. \"Host=db;Database=latch;Username=latch;Password=…\" (default: $LATCH_CONNECTION)",
+        };
+
+        var egressAllow = new Option<string[]>("--egress-allow")
+        {
+            Description = "Let actions connect to this CIDR block, address or loopback|private|link-local|all; repeatable " +
+                "(default: $LATCH_EGRESS_ALLOW, comma-separated; private and special-purpose ranges are denied unless allowed)",
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var egressDeny = new Option<string[]>("--egress-deny")
+        {
+            Description = "Refuse actions to this CIDR block, address or shorthand; repeatable (default: $LATCH_EGRESS_DENY, comma-separated)",
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = false,
+        };
+
+        var command = new Command("serve", "Run the Latch server (reads LATCH_MASTER_KEY, LATCH_BOOTSTRAP_KEY, LATCH_DATA, LATCH_STORE, LATCH_CONNECTION, LATCH_ALLOW_REVEAL, LATCH_EXPIRY_WARNING, LATCH_EGRESS_ALLOW, LATCH_EGRESS_DENY)")
+        {
+            urls, data, masterKeyFile, disableReveal, expiryWarning, egressAllow, egressDeny, store, connection,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -44,6 +68,8 @@ internal static class ServeCommand
                     parse.GetValue(masterKeyFile),
                     parse.GetValue(disableReveal),
                     parse.GetValue(expiryWarning));
+                options = WithEgress(env, options, parse.GetValue(egressAllow), parse.GetValue(egressDeny));
+                options = WithStore(env, options, parse.GetValue(store), parse.GetValue(connection));
             }
             catch (CliUsageException e)
             {
@@ -90,6 +116,61 @@ internal static class ServeCommand
             RevealEnabled = !disableReveal && RevealAllowedByEnvironment(env),
             ExpiryWarning = warning,
         };
+    }
+
+    /// <summary>Applies <c>--store</c>/<c>--connection</c> (flags win over <c>LATCH_STORE</c>/<c>LATCH_CONNECTION</c>).</summary>
+    public static ServeOptions WithStore(CliEnvironment env, ServeOptions options, string? store, string? connection)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(options);
+        var kind = ParseStore(store ?? env.Variable("LATCH_STORE"));
+        var connectionString = connection ?? env.Variable("LATCH_CONNECTION");
+        if (kind == StoreKind.Postgres && string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new CliUsageException("--store postgres needs a connection string: pass --connection or set LATCH_CONNECTION");
+        }
+
+        return options with { Store = kind, Connection = kind == StoreKind.Postgres ? connectionString : null };
+    }
+
+    /// <summary>Parses a store name: <c>sqlite</c> (also the default when absent) or <c>postgres</c>/<c>postgresql</c>.</summary>
+    public static StoreKind ParseStore(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "sqlite" => StoreKind.Sqlite,
+        "postgres" or "postgresql" or "pg" => StoreKind.Postgres,
+        _ => throw new CliUsageException($"invalid store '{text}': expected sqlite or postgres"),
+    };
+
+    /// <summary>
+    /// Applies <c>--egress-allow</c>/<c>--egress-deny</c>: a flag given at least once replaces its variable
+    /// (<c>LATCH_EGRESS_ALLOW</c>/<c>LATCH_EGRESS_DENY</c>); values may be comma-separated in both. Throws
+    /// <see cref="CliUsageException"/> naming the first invalid rule.
+    /// </summary>
+    public static ServeOptions WithEgress(CliEnvironment env, ServeOptions options, IReadOnlyList<string>? allow, IReadOnlyList<string>? deny)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(options);
+        return options with
+        {
+            EgressAllow = EgressRules(env, allow, "--egress-allow", "LATCH_EGRESS_ALLOW"),
+            EgressDeny = EgressRules(env, deny, "--egress-deny", "LATCH_EGRESS_DENY"),
+        };
+    }
+
+    private static string[] EgressRules(CliEnvironment env, IReadOnlyList<string>? flag, string flagName, string variable)
+    {
+        var fromFlag = flag is { Count: > 0 };
+        IReadOnlyList<string> source = fromFlag ? flag! : [env.Variable(variable) ?? ""];
+        var rules = source.SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToArray();
+        foreach (var rule in rules)
+        {
+            if (!EgressPolicy.TryValidate(rule, out var error))
+            {
+                throw new CliUsageException($"invalid {(fromFlag ? flagName : variable)} value: {error}");
+            }
+        }
+
+        return rules;
     }
 
     private static bool RevealAllowedByEnvironment(CliEnvironment env)

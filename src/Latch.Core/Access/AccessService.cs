@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Latch.Core.Caching;
 using Latch.Core.Crypto;
 using Latch.Core.Secrets;
 using Latch.Core.Storage;
@@ -28,13 +29,20 @@ public sealed class AccessService
     private readonly ILatchStore _store;
     private readonly Keyring _keyring;
     private readonly TimeProvider _time;
+    private readonly StoreChanges? _changes;
+    private readonly ApiKeyCache? _apiKeys;
 
-    /// <summary>Creates the service.</summary>
-    public AccessService(ILatchStore store, Keyring keyring, TimeProvider time)
+    /// <summary>
+    /// Creates the service. With <paramref name="changes"/>, authentication answers from an in-memory cache of live
+    /// keys (invalidated through the feed) and every key or workspace change is published there.
+    /// </summary>
+    public AccessService(ILatchStore store, Keyring keyring, TimeProvider time, StoreChanges? changes = null)
     {
         _store = store;
         _keyring = keyring;
         _time = time;
+        _changes = changes;
+        _apiKeys = changes is null ? null : new ApiKeyCache(changes);
     }
 
     /// <summary>
@@ -58,8 +66,22 @@ public sealed class AccessService
             return false;
         }
 
-        await CreateWorkspaceCoreAsync("default", new SecretValue(bootstrapKey), isBootstrap: true, Actor.System, cancellationToken);
-        return true;
+        try
+        {
+            await CreateWorkspaceCoreAsync("default", new SecretValue(bootstrapKey), isBootstrap: true, Actor.System, cancellationToken);
+            return true;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Several instances on one database may start at once: the workspace name is unique, so one of them
+            // wins and the others find its keys here.
+            if (await _store.CountApiKeysAsync(cancellationToken) > 0)
+            {
+                return false;
+            }
+
+            throw;
+        }
     }
 
     /// <summary>Creates a workspace with its own data key and owner key.</summary>
@@ -83,7 +105,16 @@ public sealed class AccessService
             SecretService.Event(workspace.Id, "workspace.created", actor, now) with { Detail = $"name={name}" },
             SecretService.Event(workspace.Id, "key.created", actor, now) with { Detail = $"id={owner.Id} role={owner.Role}" },
         };
-        await _store.CreateWorkspaceAsync(workspace, _keyring.NewWrappedDataKey(workspace.Id), owner, Hash(token.Reveal()), audit, cancellationToken);
+        try
+        {
+            await _store.CreateWorkspaceAsync(workspace, _keyring.NewWrappedDataKey(workspace.Id), owner, Hash(token.Reveal()), audit, cancellationToken);
+        }
+        finally
+        {
+            Publish(new StoreChange(workspace.Id, StoreChangeKind.Workspace, null));
+            Publish(new StoreChange(workspace.Id, StoreChangeKind.ApiKey, owner.Id));
+        }
+
         return (workspace, new IssuedApiKey(owner, token));
     }
 
@@ -96,7 +127,9 @@ public sealed class AccessService
         }
 
         var hash = Hash(presented);
-        var found = await _store.FindApiKeyAsync(hash, cancellationToken);
+        var found = _apiKeys is null
+            ? await _store.FindApiKeyAsync(hash, cancellationToken)
+            : await _apiKeys.FindAsync(hash, _store.FindApiKeyAsync, cancellationToken);
         if (found is not { } match || !CryptographicOperations.FixedTimeEquals(hash, match.Hash))
         {
             return null;
@@ -122,7 +155,15 @@ public sealed class AccessService
         var token = NewToken();
         var key = new ApiKeyRecord(Ids.New("key_"), workspaceId, draft.Name, draft.Role, draft.Apps, draft.Envs, draft.ExpiresAt, false, now);
         var audit = SecretService.Event(workspaceId, "key.created", actor, now) with { Detail = $"id={key.Id} role={key.Role}" };
-        await _store.CreateApiKeyAsync(key, Hash(token.Reveal()), audit, cancellationToken);
+        try
+        {
+            await _store.CreateApiKeyAsync(key, Hash(token.Reveal()), audit, cancellationToken);
+        }
+        finally
+        {
+            Publish(new StoreChange(workspaceId, StoreChangeKind.ApiKey, key.Id));
+        }
+
         return new IssuedApiKey(key, token);
     }
 
@@ -135,10 +176,23 @@ public sealed class AccessService
     {
         var now = _time.GetUtcNow();
         var audit = SecretService.Event(workspaceId, "key.revoked", actor, now) with { Detail = $"id={keyId}" };
-        return await _store.RevokeApiKeyAsync(workspaceId, keyId, now, audit, cancellationToken)
+        bool revoked;
+        try
+        {
+            revoked = await _store.RevokeApiKeyAsync(workspaceId, keyId, now, audit, cancellationToken);
+        }
+        finally
+        {
+            // Published even when the call failed: an extra invalidation is harmless, a missed one is not.
+            Publish(new StoreChange(workspaceId, StoreChangeKind.ApiKey, keyId));
+        }
+
+        return revoked
             ? true
             : new LatchError(ErrorKind.NotFound, "key_not_found", $"API key '{keyId}' not found");
     }
+
+    private void Publish(StoreChange change) => _changes?.Publish(change);
 
     /// <summary>The workspace.</summary>
     public Task<Workspace?> GetWorkspaceAsync(string id, CancellationToken cancellationToken) => _store.GetWorkspaceAsync(id, cancellationToken);

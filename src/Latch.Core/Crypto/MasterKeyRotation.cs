@@ -5,10 +5,12 @@ using Latch.Core.Storage.Sqlite;
 namespace Latch.Core.Crypto;
 
 /// <summary>What a master-key rotation did.</summary>
-public sealed record MasterKeyRotationResult(int WorkspaceCount);
+/// <param name="WorkspaceCount">Workspaces whose data keys were re-wrapped.</param>
+/// <param name="DataKeyCount">Data keys re-wrapped (every generation of every workspace).</param>
+public sealed record MasterKeyRotationResult(int WorkspaceCount, int DataKeyCount);
 
 /// <summary>
-/// A verified rotation, ready to commit: every data key and the check value as read (opened with the old key) and
+/// A verified rotation, ready to commit: every data key (every generation of every workspace) and the check value as read (opened with the old key) and
 /// re-wrapped with the new key. Holds wrapped keys only, never key material.
 /// </summary>
 public sealed record MasterKeyRotationPlan(IReadOnlyList<RewrappedKey> DataKeys, byte[]? ExpectedCheck, byte[] NewCheck);
@@ -27,7 +29,8 @@ public sealed class MasterKeyRotationException : Exception
 }
 
 /// <summary>
-/// Rotates the master key of a store (SPEC §6) without re-encrypting any value: every workspace's data key and the
+/// Rotates the master key of a store (SPEC §6) without re-encrypting any value: every data key (every generation of every
+/// workspace) and the
 /// master-key check value are unwrapped with the old key and wrapped with the new one (<see cref="PrepareAsync"/>),
 /// then replaced in one store transaction that also checks nothing moved since (<see cref="CommitAsync"/>, over
 /// <see cref="ILatchStore.RewrapKeysAsync"/>). Works on any <see cref="ILatchStore"/>.
@@ -65,6 +68,12 @@ public static class MasterKeyRotation
                 throw new MasterKeyRotationException($"{dataDirectory} holds no Latch store yet: there is nothing to rotate.");
             }
 
+            if (!await inspection.HasDataKeyGenerationsAsync(cancellationToken))
+            {
+                throw new MasterKeyRotationException(
+                    $"The store in {dataDirectory} was written by an earlier Latch: start 'latch serve' on it once to upgrade it, stop it, then rotate.");
+            }
+
             plan = await PrepareAsync(inspection, oldKey, newKey, cancellationToken);
         }
 
@@ -81,7 +90,7 @@ public static class MasterKeyRotation
     }
 
     /// <summary>
-    /// Verifies that <paramref name="oldKey"/> opens the check value and every workspace data key and that
+    /// Verifies that <paramref name="oldKey"/> opens the check value and every data key (every generation) and that
     /// <paramref name="newKey"/> is a different key, and re-wraps them. Reads only. Throws
     /// <see cref="MasterKeyMismatchException"/> when the old key does not open something (wrong key or damaged row) and
     /// <see cref="MasterKeyRotationException"/> for other refusals.
@@ -94,7 +103,7 @@ public static class MasterKeyRotation
         ArgumentNullException.ThrowIfNull(newKey);
 
         var check = await store.GetMetaAsync(CheckName, cancellationToken);
-        var wrapped = await store.ListWrappedKeysAsync(cancellationToken);
+        var wrapped = await store.ListDataKeysAsync(null, cancellationToken);
         if (check is null && wrapped.Count == 0)
         {
             throw new MasterKeyRotationException("The store has no master-key check value and no workspaces yet: there is nothing to rotate.");
@@ -127,10 +136,11 @@ public static class MasterKeyRotation
         }
 
         var rewrapped = new List<RewrappedKey>(wrapped.Count);
-        foreach (var (workspaceId, current) in wrapped)
+        foreach (var key in wrapped)
         {
-            var context = DataKey.WrapContext(workspaceId);
-            var material = Unwrap(oldKey, current, context, $"the data key of workspace '{workspaceId}'");
+            var (workspaceId, current) = (key.WorkspaceId, key.WrappedKey);
+            var context = DataKey.WrapContext(workspaceId, key.Generation);
+            var material = Unwrap(oldKey, current, context, $"the data key (generation {key.Generation}) of workspace '{workspaceId}'");
             try
             {
                 if (check is null && Opens(newKey, current, context))
@@ -138,7 +148,7 @@ public static class MasterKeyRotation
                     throw new MasterKeyRotationException(SameKey);
                 }
 
-                rewrapped.Add(new RewrappedKey(workspaceId, current, newKey.Wrap(material, context)));
+                rewrapped.Add(new RewrappedKey(workspaceId, key.Generation, current, newKey.Wrap(material, context)));
             }
             finally
             {
@@ -161,14 +171,16 @@ public static class MasterKeyRotation
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(time);
         var now = time.GetUtcNow();
-        var audit = plan.DataKeys.Select(k => new AuditEvent
+        var audit = plan.DataKeys.GroupBy(k => k.WorkspaceId, StringComparer.Ordinal).Select(g => new AuditEvent
         {
             Id = Ids.New("evt_"),
-            WorkspaceId = k.WorkspaceId,
+            WorkspaceId = g.Key,
             At = now,
             Action = AuditAction,
             ActorName = actor,
-            Detail = "data key re-wrapped under a new master key; values unchanged",
+            Detail = g.Count() == 1
+                ? "data key re-wrapped under a new master key; values unchanged"
+                : $"{g.Count()} data key generations re-wrapped under a new master key; values unchanged",
         }).ToList();
 
         var outcome = await store.RewrapKeysAsync(plan.DataKeys, plan.ExpectedCheck, plan.NewCheck, audit, cancellationToken);
@@ -178,7 +190,7 @@ public static class MasterKeyRotation
                 "The store changed while the rotation was being prepared (is a server running on it?); nothing was changed. Stop the server and retry.");
         }
 
-        return new MasterKeyRotationResult(plan.DataKeys.Count);
+        return new MasterKeyRotationResult(audit.Count, plan.DataKeys.Count);
     }
 
     private static byte[] Unwrap(IKeyEncryptionKey key, byte[] wrapped, string context, string what)

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Latch.Core.Caching;
 using Latch.Core.References;
 using Latch.Core.Secrets;
 using Latch.Core.Storage;
@@ -18,10 +19,17 @@ public sealed class RuntimeConfigService
     private readonly ILatchStore _store;
     private readonly ResolutionService _resolution;
     private readonly TimeProvider _time;
+    private readonly StoreChanges? _changes;
+    private readonly ConfigCache? _cache;
 
-    /// <summary>Creates the service.</summary>
-    public RuntimeConfigService(ILatchStore store, ResolutionService resolution, TimeProvider time)
+    /// <summary>
+    /// Creates the service. With <paramref name="changes"/>, apps, products and product apps are parsed once per change
+    /// and kept in memory (<see cref="ConfigCache"/>), and every change is published there after it commits.
+    /// </summary>
+    public RuntimeConfigService(ILatchStore store, ResolutionService resolution, TimeProvider time, StoreChanges? changes = null)
     {
+        _changes = changes;
+        _cache = changes is null ? null : new ConfigCache(changes);
         _store = store;
         _resolution = resolution;
         _time = time;
@@ -63,8 +71,8 @@ public sealed class RuntimeConfigService
 
     /// <summary>An app.</summary>
     public async Task<Result<AppDefinition>> GetAppAsync(string workspaceId, string accessTag, CancellationToken cancellationToken) =>
-        await _store.GetConfigAsync(workspaceId, ConfigKinds.App, "", accessTag, cancellationToken) is { } document
-            ? ConfigJson.Deserialize<AppDefinition>(document.Body)
+        await ReadAsync<AppDefinition>(workspaceId, ConfigKinds.App, "", accessTag, cancellationToken) is { } app
+            ? app
             : AppNotFound(accessTag);
 
     /// <summary>Every app.</summary>
@@ -81,7 +89,8 @@ public sealed class RuntimeConfigService
                 $"App '{accessTag}' is connected to product(s) {string.Join(", ", users.Select(u => $"'{u.Product}'"))}; remove it from them first");
         }
 
-        return await _store.DeleteConfigAsync(workspaceId, ConfigKinds.App, "", accessTag, false, Event(workspaceId, "app.changed", actor, $"app {accessTag} deleted"), cancellationToken)
+        return await Published(workspaceId, ConfigCache.Name(ConfigKinds.App, "", accessTag),
+                _store.DeleteConfigAsync(workspaceId, ConfigKinds.App, "", accessTag, false, Event(workspaceId, "app.changed", actor, $"app {accessTag} deleted"), cancellationToken))
             ? true
             : AppNotFound(accessTag);
     }
@@ -101,8 +110,8 @@ public sealed class RuntimeConfigService
 
     /// <summary>A product.</summary>
     public async Task<Result<ProductDefinition>> GetProductAsync(string workspaceId, string tag, CancellationToken cancellationToken) =>
-        await _store.GetConfigAsync(workspaceId, ConfigKinds.Product, "", tag, cancellationToken) is { } document
-            ? ConfigJson.Deserialize<ProductDefinition>(document.Body)
+        await ReadAsync<ProductDefinition>(workspaceId, ConfigKinds.Product, "", tag, cancellationToken) is { } product
+            ? product
             : ProductNotFound(tag);
 
     /// <summary>Every product.</summary>
@@ -111,7 +120,9 @@ public sealed class RuntimeConfigService
 
     /// <summary>Deletes a product with its product apps, webhooks and deliveries.</summary>
     public async Task<Result<bool>> DeleteProductAsync(string workspaceId, string tag, Actor actor, CancellationToken cancellationToken) =>
-        await _store.DeleteConfigAsync(workspaceId, ConfigKinds.Product, "", tag, true, Event(workspaceId, "product.changed", actor, $"product {tag} deleted"), cancellationToken)
+        // The cascade removes the product's apps and webhooks too: the change names no single document.
+        await Published(workspaceId, null,
+                _store.DeleteConfigAsync(workspaceId, ConfigKinds.Product, "", tag, true, Event(workspaceId, "product.changed", actor, $"product {tag} deleted"), cancellationToken))
             ? true
             : ProductNotFound(tag);
 
@@ -173,8 +184,8 @@ public sealed class RuntimeConfigService
             return product.Error!;
         }
 
-        return await _store.GetConfigAsync(workspaceId, ConfigKinds.ProductApp, productTag, accessTag, cancellationToken) is { } document
-            ? ConfigJson.Deserialize<ProductAppConfig>(document.Body)
+        return await ReadAsync<ProductAppConfig>(workspaceId, ConfigKinds.ProductApp, productTag, accessTag, cancellationToken) is { } config
+            ? config
             : ProductAppNotFound(productTag, accessTag);
     }
 
@@ -200,8 +211,9 @@ public sealed class RuntimeConfigService
             return product.Error!;
         }
 
-        return await _store.DeleteConfigAsync(workspaceId, ConfigKinds.ProductApp, productTag, accessTag, false,
-                Event(workspaceId, "product.changed", actor, $"app {accessTag} removed from product {productTag}"), cancellationToken)
+        return await Published(workspaceId, ConfigCache.Name(ConfigKinds.ProductApp, productTag, accessTag),
+                _store.DeleteConfigAsync(workspaceId, ConfigKinds.ProductApp, productTag, accessTag, false,
+                    Event(workspaceId, "product.changed", actor, $"app {accessTag} removed from product {productTag}"), cancellationToken))
             ? true
             : ProductAppNotFound(productTag, accessTag);
     }
@@ -277,8 +289,39 @@ public sealed class RuntimeConfigService
     {
         var now = _time.GetUtcNow();
         var what = kind == ConfigKinds.ProductApp ? $"app {name} of product {parent}" : $"{kind} {name}";
-        return _store.PutConfigAsync(workspaceId, new ConfigDocument(kind, parent, name, body, now, now), mode,
-            Event(workspaceId, action, actor, $"{what} {(mode == PutMode.Create ? "created" : "replaced")}"), cancellationToken);
+        return Published(workspaceId, ConfigCache.Name(kind, parent, name), _store.PutConfigAsync(workspaceId, new ConfigDocument(kind, parent, name, body, now, now), mode,
+            Event(workspaceId, action, actor, $"{what} {(mode == PutMode.Create ? "created" : "replaced")}"), cancellationToken));
+    }
+
+    /// <summary>A stored document, parsed (from the cache when there is one); null when it does not exist.</summary>
+    private async Task<T?> ReadAsync<T>(string workspaceId, string kind, string parent, string name, CancellationToken cancellationToken)
+        where T : class
+    {
+        if (_cache is not null)
+        {
+            return await _cache.GetAsync(workspaceId, kind, parent, name,
+                async ct => (await _store.GetConfigAsync(workspaceId, kind, parent, name, ct))?.Body, ConfigJson.Deserialize<T>, cancellationToken);
+        }
+
+        return await _store.GetConfigAsync(workspaceId, kind, parent, name, cancellationToken) is { } document
+            ? ConfigJson.Deserialize<T>(document.Body)
+            : null;
+    }
+
+    /// <summary>
+    /// Awaits a mutating store call, then publishes the configuration change (<paramref name="name"/> null: every
+    /// configuration of the workspace) — also when the call failed: an extra invalidation is harmless, a missed one is not.
+    /// </summary>
+    private async Task<bool> Published(string workspaceId, string? name, Task<bool> call)
+    {
+        try
+        {
+            return await call;
+        }
+        finally
+        {
+            _changes?.Publish(new StoreChange(workspaceId, StoreChangeKind.Config, name));
+        }
     }
 
     private AuditEvent Event(string workspaceId, string action, Actor actor, string detail) =>

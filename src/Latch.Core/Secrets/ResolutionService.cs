@@ -1,4 +1,5 @@
 using Latch.Core.Audit;
+using Latch.Core.Caching;
 using Latch.Core.Crypto;
 using Latch.Core.Observability;
 using Latch.Core.References;
@@ -18,10 +19,15 @@ public sealed class ResolutionService
     private readonly AuditWriter _audit;
     private readonly TimeProvider _time;
     private readonly LatchTelemetry? _telemetry;
+    private readonly SecretCache? _cache;
 
-    /// <summary>Creates the service.</summary>
-    public ResolutionService(ILatchStore store, Keyring keyring, ResolutionEngine engine, AuditWriter audit, TimeProvider time, LatchTelemetry? telemetry = null)
+    /// <summary>
+    /// Creates the service. With <paramref name="changes"/>, policies and decrypted values are cached in memory
+    /// (<see cref="SecretCache"/>, invalidated through the feed).
+    /// </summary>
+    public ResolutionService(ILatchStore store, Keyring keyring, ResolutionEngine engine, AuditWriter audit, TimeProvider time, LatchTelemetry? telemetry = null, StoreChanges? changes = null)
     {
+        _cache = changes is null ? null : new SecretCache(changes);
         _telemetry = telemetry;
         _store = store;
         _keyring = keyring;
@@ -141,7 +147,11 @@ public sealed class ResolutionService
         }
     }
 
-    private StoreSecretLookup Lookup(string workspaceId) => new(_store, _keyring, workspaceId);
+    private ISecretLookup Lookup(string workspaceId)
+    {
+        var store = new StoreSecretLookup(_store, _keyring, workspaceId);
+        return _cache is null ? store : _cache.Wrap(store, workspaceId);
+    }
 
     private static AuditEvent Event(string workspaceId, string action, Actor actor, DateTimeOffset at, ResolutionTarget target, string context) =>
         SecretService.Event(workspaceId, action, actor, at) with { Product = target.Product, App = target.App, Env = target.Env, Context = context };

@@ -30,7 +30,6 @@ internal sealed class StoreSecretLookup : ISecretLookup
 
     public async ValueTask<IReadOnlyDictionary<string, Secrets.SecretValue>> DecryptAsync(IReadOnlyCollection<SecretPolicy> secrets, CancellationToken cancellationToken)
     {
-        var dataKey = await _keyring.GetAsync(_workspaceId, cancellationToken);
         var values = new Dictionary<string, SecretValue>(secrets.Count, StringComparer.Ordinal);
         List<string>? failed = null;
         var sealedValues = await _store.GetSealedValuesAsync(_workspaceId, secrets.Select(p => (p.Key, p.Version)).ToList(), cancellationToken);
@@ -45,7 +44,7 @@ internal sealed class StoreSecretLookup : ISecretLookup
 
             try
             {
-                values[policy.Key] = dataKey.Open(policy.Key, policy.Version, sealedValue);
+                values[policy.Key] = await _keyring.OpenAsync(_workspaceId, policy.Key, policy.Version, sealedValue, cancellationToken);
             }
             catch (SecretIntegrityException)
             {

@@ -16,7 +16,7 @@ public interface ILatchStore : IAsyncDisposable
     /// <summary>Number of API keys in the whole store (bootstrap happens only when zero).</summary>
     Task<long> CountApiKeysAsync(CancellationToken cancellationToken);
 
-    /// <summary>Creates a workspace with its wrapped data key and its first owner key.</summary>
+    /// <summary>Creates a workspace with its wrapped data key (stored as data-key generation 1) and its first owner key.</summary>
     Task CreateWorkspaceAsync(Workspace workspace, byte[] wrappedKey, ApiKeyRecord ownerKey, byte[] ownerKeyHash, IReadOnlyList<AuditEvent> audit, CancellationToken cancellationToken);
 
     /// <summary>A workspace by id.</summary>
@@ -25,11 +25,29 @@ public interface ILatchStore : IAsyncDisposable
     /// <summary>A workspace by name.</summary>
     Task<Workspace?> GetWorkspaceByNameAsync(string name, CancellationToken cancellationToken);
 
-    /// <summary>Every workspace's wrapped data key (start-up checks, master-key rotation).</summary>
-    Task<IReadOnlyList<(string WorkspaceId, byte[] WrappedKey)>> ListWrappedKeysAsync(CancellationToken cancellationToken);
+    /// <summary>
+    /// Every data-key generation of one workspace, or of every workspace when <paramref name="workspaceId"/> is null
+    /// (start-up checks, master-key rotation), ordered by workspace id then generation.
+    /// </summary>
+    Task<IReadOnlyList<DataKeyRecord>> ListDataKeysAsync(string? workspaceId, CancellationToken cancellationToken);
 
-    /// <summary>One workspace's wrapped data key.</summary>
-    Task<byte[]?> GetWrappedKeyAsync(string workspaceId, CancellationToken cancellationToken);
+    /// <summary>
+    /// Reserves up to <paramref name="count"/> encryptions of one data-key generation, atomically (one statement, or one
+    /// transaction, that several servers may run at once): grants <c>min(count, limit - encryptions_reserved)</c> and
+    /// adds it to <c>encryptions_reserved</c>. Returns the number granted: 0 when the generation is retired, does not
+    /// exist, or already has <paramref name="limit"/> reserved — then the caller creates the next generation
+    /// (<see cref="AddDataKeyAsync"/>). The sum of grants never exceeds <paramref name="limit"/>.
+    /// </summary>
+    Task<long> ReserveEncryptionsAsync(string workspaceId, int generation, long count, long limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// In ONE transaction: inserts data-key generation <paramref name="generation"/> (<c>encryptions_reserved</c> 0,
+    /// <c>retired_at</c> null), sets <c>retired_at = at</c> on every earlier generation of the workspace that is not
+    /// retired yet, and appends <paramref name="audit"/>. Returns false and writes nothing when that generation already
+    /// exists or is not the next one (<c>max(generation) + 1</c>): another server rotated first, re-read with
+    /// <see cref="ListDataKeysAsync"/>.
+    /// </summary>
+    Task<bool> AddDataKeyAsync(string workspaceId, int generation, byte[] wrappedKey, DateTimeOffset at, AuditEvent audit, CancellationToken cancellationToken);
 
     /// <summary>Adds an API key.</summary>
     Task CreateApiKeyAsync(ApiKeyRecord key, byte[] keyHash, AuditEvent audit, CancellationToken cancellationToken);
@@ -43,8 +61,8 @@ public interface ILatchStore : IAsyncDisposable
     /// <summary>Revokes a key; false when it does not exist in that workspace.</summary>
     Task<bool> RevokeApiKeyAsync(string workspaceId, string keyId, DateTimeOffset at, AuditEvent audit, CancellationToken cancellationToken);
 
-    /// <summary>Creates a secret with version 1; false when the key already exists.</summary>
-    Task<bool> CreateSecretAsync(string workspaceId, SecretRecord secret, byte[] sealedValue, string? createdBy, AuditEvent audit, CancellationToken cancellationToken);
+    /// <summary>Creates a secret with version 1 (its value and the data-key generation that sealed it); false when the key already exists.</summary>
+    Task<bool> CreateSecretAsync(string workspaceId, SecretRecord secret, SealedValue sealedValue, string? createdBy, AuditEvent audit, CancellationToken cancellationToken);
 
     /// <summary>A secret's metadata.</summary>
     Task<SecretRecord?> GetSecretAsync(string workspaceId, string key, CancellationToken cancellationToken);
@@ -55,11 +73,11 @@ public interface ILatchStore : IAsyncDisposable
     /// <summary>Metadata of the given keys that exist.</summary>
     Task<IReadOnlyList<SecretRecord>> GetSecretsAsync(string workspaceId, IReadOnlyCollection<string> keys, CancellationToken cancellationToken);
 
-    /// <summary>The sealed value of one version, or null.</summary>
-    Task<byte[]?> GetSealedValueAsync(string workspaceId, string key, int version, CancellationToken cancellationToken);
+    /// <summary>The sealed value of one version with its data-key generation, or null.</summary>
+    Task<SealedValue?> GetSealedValueAsync(string workspaceId, string key, int version, CancellationToken cancellationToken);
 
     /// <summary>The sealed values of several (key, version) pairs in one round trip; pairs that do not exist are absent.</summary>
-    Task<IReadOnlyDictionary<string, byte[]>> GetSealedValuesAsync(string workspaceId, IReadOnlyCollection<(string Key, int Version)> versions, CancellationToken cancellationToken);
+    Task<IReadOnlyDictionary<string, SealedValue>> GetSealedValuesAsync(string workspaceId, IReadOnlyCollection<(string Key, int Version)> versions, CancellationToken cancellationToken);
 
     /// <summary>Every version of a secret, newest first.</summary>
     Task<IReadOnlyList<SecretVersionInfo>> ListVersionsAsync(string workspaceId, string key, CancellationToken cancellationToken);
@@ -67,9 +85,9 @@ public interface ILatchStore : IAsyncDisposable
     /// <summary>
     /// Replaces a secret's metadata if its current version is still <paramref name="expectedVersion"/>
     /// (optimistic concurrency). With <paramref name="newSealedValue"/>, adds version
-    /// <c>updated.Version</c> (which must be <c>expectedVersion + 1</c>).
+    /// <c>updated.Version</c> (which must be <c>expectedVersion + 1</c>), recording <c>newSealedValue.KeyGeneration</c>.
     /// </summary>
-    Task<UpdateResult> UpdateSecretAsync(string workspaceId, SecretRecord updated, int expectedVersion, byte[]? newSealedValue, string? createdBy, AuditEvent audit, CancellationToken cancellationToken);
+    Task<UpdateResult> UpdateSecretAsync(string workspaceId, SecretRecord updated, int expectedVersion, SealedValue? newSealedValue, string? createdBy, AuditEvent audit, CancellationToken cancellationToken);
 
     /// <summary>Deletes a secret and all its versions; false when it did not exist.</summary>
     Task<bool> DeleteSecretAsync(string workspaceId, string key, AuditEvent audit, CancellationToken cancellationToken);
@@ -86,8 +104,15 @@ public interface ILatchStore : IAsyncDisposable
     /// <summary>Deletes a document and, when <paramref name="cascade"/>, every document whose parent is its name, with their deliveries.</summary>
     Task<bool> DeleteConfigAsync(string workspaceId, string kind, string parent, string name, bool cascade, AuditEvent audit, CancellationToken cancellationToken);
 
-    /// <summary>Stores a verified webhook delivery together with its audit event.</summary>
-    Task AddDeliveryAsync(string workspaceId, WebhookDelivery delivery, AuditEvent audit, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stores a verified webhook delivery together with its audit event and its replay keys, in ONE transaction — unless
+    /// one of <paramref name="replayKeys"/> is already recorded for that webhook (workspace, product, webhook): then
+    /// neither the delivery, its keys nor its audit event is written (the pruning below may be) and the result is false
+    /// (a replay; the caller records the rejection with <see cref="AddRejectionAsync"/>). The guard is a unique key on (workspace, product, webhook,
+    /// replay key), so of two concurrent identical deliveries exactly one is stored. The same transaction deletes that
+    /// webhook's replay keys received before <paramref name="pruneBefore"/> (the retention).
+    /// </summary>
+    Task<bool> AddDeliveryAsync(string workspaceId, WebhookDelivery delivery, IReadOnlyList<string> replayKeys, DateTimeOffset pruneBefore, AuditEvent audit, CancellationToken cancellationToken);
 
     /// <summary>Deliveries of a webhook, newest first, after the cursor (a delivery sequence number).</summary>
     Task<IReadOnlyList<WebhookDelivery>> ListDeliveriesAsync(string workspaceId, string product, string webhook, long? beforeSequence, int limit, CancellationToken cancellationToken);
@@ -111,9 +136,9 @@ public interface ILatchStore : IAsyncDisposable
     Task AppendAuditAsync(IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Master-key rotation: in ONE transaction, replaces every workspace's wrapped data key and the master-key check
-    /// value (compare-and-swap: each row must still hold its <c>Expected</c> bytes, and <paramref name="keys"/> must
-    /// cover every workspace), and appends <paramref name="audit"/>. Returns <see cref="RewrapOutcome.StoreChanged"/>
+    /// Master-key rotation: in ONE transaction, replaces every wrapped data key — every generation of every workspace —
+    /// and the master-key check value (compare-and-swap: each (workspace, generation) row must still hold its
+    /// <c>Expected</c> bytes, and <paramref name="keys"/> must cover every row of <c>data_keys</c>), and appends <paramref name="audit"/>. Returns <see cref="RewrapOutcome.StoreChanged"/>
     /// and writes nothing when the store moved on since it was read. Throws <see cref="StoreBusyException"/> when the
     /// store is in use elsewhere (the rotation is for a stopped server). <paramref name="expectedCheck"/> null means the
     /// store has no check value yet (it is inserted).

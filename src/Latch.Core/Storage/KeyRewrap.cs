@@ -1,10 +1,10 @@
 namespace Latch.Core.Storage;
 
 /// <summary>
-/// One workspace's data key re-wrapped under a new master key. <see cref="Expected"/> is the wrapped form that was
-/// read (and opened with the old master key); the store replaces it only if it is still exactly that.
+/// One data key (one generation of a workspace's keys) re-wrapped under a new master key. <see cref="Expected"/> is the
+/// wrapped form that was read (and opened with the old master key); the store replaces it only if it is still exactly that.
 /// </summary>
-public sealed record RewrappedKey(string WorkspaceId, byte[] Expected, byte[] Replacement);
+public sealed record RewrappedKey(string WorkspaceId, int Generation, byte[] Expected, byte[] Replacement);
 
 /// <summary>Outcome of <see cref="ILatchStore.RewrapKeysAsync"/>.</summary>
 public enum RewrapOutcome
@@ -13,8 +13,8 @@ public enum RewrapOutcome
     Rewrapped,
 
     /// <summary>
-    /// The store no longer matches what was read (a workspace was added or removed, a wrapped key or the check value
-    /// changed): nothing was written.
+    /// The store no longer matches what was read (a workspace or a data-key generation was added or removed, a wrapped
+    /// key or the check value changed): nothing was written.
     /// </summary>
     StoreChanged,
 }

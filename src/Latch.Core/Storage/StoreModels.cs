@@ -152,3 +152,20 @@ public sealed record WebhookDelivery(long Sequence, string Id, string Product, s
 
 /// <summary>How often, and when last, a secret was resolved for one product, app, environment and context.</summary>
 public sealed record RecentUse(string? Product, string? App, string? Env, string? Context, long Count, DateTimeOffset LastUsedAt);
+
+/// <summary>
+/// One generation of a workspace's data key as stored: wrapped by the master key (never key material). The newest
+/// generation whose <see cref="RetiredAt"/> is null seals new values; every generation keeps opening what it sealed.
+/// </summary>
+/// <param name="WorkspaceId">Workspace.</param>
+/// <param name="Generation">1, 2, … in order of creation.</param>
+/// <param name="WrappedKey">The key wrapped by the master key (context <c>DataKey.WrapContext(workspace, generation)</c>).</param>
+/// <param name="EncryptionsReserved">Encryptions handed out so far (reserved in blocks: an over-estimate of real use).</param>
+/// <param name="CreatedAt">Created.</param>
+/// <param name="RetiredAt">When it stopped sealing new values; null while it is the current generation.</param>
+public sealed record DataKeyRecord(string WorkspaceId, int Generation, byte[] WrappedKey, long EncryptionsReserved, DateTimeOffset CreatedAt, DateTimeOffset? RetiredAt);
+
+/// <summary>A secret value as sealed by a workspace data key, with the generation of that key.</summary>
+/// <param name="KeyGeneration">The data-key generation that sealed it (<c>secret_versions.key_generation</c>).</param>
+/// <param name="Bytes"><c>nonce(12) | ciphertext | tag(16)</c>.</param>
+public sealed record SealedValue(int KeyGeneration, byte[] Bytes);

@@ -45,9 +45,10 @@ public static partial class Names
         return IsSecretKey(key) ? null : "may contain only A-Z, a-z, 0-9 and _";
     }
 
-    [GeneratedRegex("^[A-Za-z0-9_]{1,50}$", RegexOptions.CultureInvariant)]
+    // \z, not $: in .NET '$' also matches before a final '\n', so "KEY\n" would pass.
+    [GeneratedRegex(@"^[A-Za-z0-9_]{1,50}\z", RegexOptions.CultureInvariant)]
     private static partial Regex SecretKeyRegex();
 
-    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\z", RegexOptions.CultureInvariant)]
     private static partial Regex TagRegex();
 }

@@ -91,4 +91,10 @@ public static class WebhookReasons
 
     /// <summary>The environment in the delivery URL is not one of the product's.</summary>
     public const string UnknownEnvironment = "env_not_found";
+
+    /// <summary>
+    /// A verified delivery whose id (or signature) was already accepted for the webhook within the replay retention:
+    /// refused with 409 <c>webhook_replayed</c>, not stored a second time.
+    /// </summary>
+    public const string Replayed = "replayed";
 }

@@ -47,6 +47,8 @@ public enum DeliveryStatus
     Rejected,
     /// <summary>The audit log cannot be written: nothing was verified (the sender should retry).</summary>
     AuditUnavailable,
+    /// <summary>Verified, but a delivery with the same id was already accepted: counted and audited as a rejection, not stored again.</summary>
+    Replayed,
 }
 
 /// <summary>The outcome of <see cref="WebhookService.ReceiveAsync"/>.</summary>
@@ -63,6 +65,14 @@ public sealed record DeliveryOutcome(DeliveryStatus Status, string? Reason = nul
 public sealed class WebhookService
 {
     private const string SigningSecretField = "signing_secret";
+
+    /// <summary>
+    /// How long the replay keys of accepted deliveries are kept (30 days). Longer than the largest timestamp tolerance
+    /// (one day), so a timestamped delivery (<c>stripe</c>, <c>standard</c>) can never be replayed: within the retention
+    /// its id is known, after it its timestamp is stale. Deliveries of schemes without a timestamp (<c>github</c>,
+    /// <c>hmac_sha256</c>) are protected for this long. A webhook's old keys are pruned as its deliveries arrive.
+    /// </summary>
+    public static TimeSpan ReplayRetention { get; } = TimeSpan.FromDays(30);
     private readonly ILatchStore _store;
     private readonly ResolutionService _resolution;
     private readonly SecretService _secrets;
@@ -272,14 +282,22 @@ public sealed class WebhookService
         {
             SecretKey = current.Key, Version = versions[check.MatchedSecret], Detail = $"delivery {delivery.Id}",
         };
+        var replayKeys = WebhookSignatures.ReplayKeys(hook, Header, body, check);
+        bool stored;
         try
         {
-            await _store.AddDeliveryAsync(workspaceId, delivery, audit, cancellationToken);
+            stored = await _store.AddDeliveryAsync(workspaceId, delivery, replayKeys, now - ReplayRetention, audit, cancellationToken);
         }
         catch (System.Data.Common.DbException)
         {
             // The delivery and its audit record commit together or not at all: the sender retries later.
             return new DeliveryOutcome(DeliveryStatus.AuditUnavailable, "audit_unavailable");
+        }
+
+        if (!stored)
+        {
+            var refused = await RejectAsync(rejection, WebhookReasons.Replayed, "a delivery with this id was already accepted", current.Key, cancellationToken);
+            return refused.Status == DeliveryStatus.Rejected ? refused with { Status = DeliveryStatus.Replayed } : refused;
         }
 
         _telemetry?.WebhookVerification(hook.Scheme, "verified");

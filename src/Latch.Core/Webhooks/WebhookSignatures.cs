@@ -13,6 +13,12 @@ namespace Latch.Core.Webhooks;
 /// <param name="MatchedSecret">Index in the given secrets of the one that matched; -1 when none did.</param>
 public sealed record WebhookVerification(bool Ok, string? Reason, int MatchedSecret)
 {
+    /// <summary>
+    /// Hex SHA-256 of the signature (MAC bytes) that matched, when one did: the same for every identical replay of a
+    /// delivery however its header is re-spelled (case, order, extra entries), since only the MAC itself is hashed.
+    /// </summary>
+    public string? SignatureDigest { get; init; }
+
     internal static WebhookVerification Rejected(string reason) => new(false, reason, -1);
 }
 
@@ -63,6 +69,7 @@ public static class WebhookSignatures
         }
 
         var matched = -1;
+        byte[]? matchedMac = null;
         var usable = 0;
         Span<byte> mac = stackalloc byte[MacLength];
         for (var i = 0; i < secrets.Count && matched < 0; i++)
@@ -86,6 +93,7 @@ public static class WebhookSignatures
                     if (CryptographicOperations.FixedTimeEquals(mac, candidate))
                     {
                         matched = i;
+                        matchedMac = candidate;
                     }
                 }
 
@@ -117,7 +125,88 @@ public static class WebhookSignatures
             }
         }
 
-        return new WebhookVerification(true, null, matched);
+        return new WebhookVerification(true, null, matched) { SignatureDigest = Convert.ToHexStringLower(SHA256.HashData(matchedMac!)) };
+    }
+
+    /// <summary>GitHub's delivery id header (not signed by GitHub).</summary>
+    public const string GitHubDeliveryHeader = "X-GitHub-Delivery";
+
+    /// <summary>
+    /// The replay keys of a verified delivery (hex SHA-256 of <c>kind:id</c>, so each is 64 characters whatever the sender
+    /// sent): a delivery is a replay when any of its keys was already accepted for the webhook.
+    /// <list type="bullet">
+    /// <item><c>standard</c>: the <c>webhook-id</c> (signed, so it cannot be changed by whoever replays).</item>
+    /// <item><c>stripe</c>: the event <c>id</c> at the top of the JSON body (signed with the body; Stripe's own retries
+    /// re-sign with a new timestamp but keep the event id), else the matched signature.</item>
+    /// <item><c>github</c>: <c>X-GitHub-Delivery</c> when present AND the matched signature — the header is not signed,
+    /// so a replay with a new delivery id still carries the same signature of the same body.</item>
+    /// <item><c>hmac_sha256</c>: the matched signature (an identical replay has an identical MAC).</item>
+    /// </list>
+    /// </summary>
+    public static IReadOnlyList<string> ReplayKeys(WebhookDefinition hook, Func<string, string?> header, ReadOnlySpan<byte> body, WebhookVerification verification)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        ArgumentNullException.ThrowIfNull(header);
+        ArgumentNullException.ThrowIfNull(verification);
+        if (!verification.Ok || verification.SignatureDigest is not { } digest)
+        {
+            throw new ArgumentException("Only a verified delivery has replay keys.", nameof(verification));
+        }
+
+        var keys = new List<string>(2);
+        switch (hook.Scheme)
+        {
+            case WebhookSchemes.Standard when header(WebhookSchemes.StandardIdHeader) is { Length: > 0 } id:
+                keys.Add("standard-id:" + id);
+                break;
+            case WebhookSchemes.Stripe when StripeEventId(body) is { } eventId:
+                keys.Add("stripe-event:" + eventId);
+                break;
+            case WebhookSchemes.GitHub:
+                if (header(GitHubDeliveryHeader) is { Length: > 0 } delivery)
+                {
+                    keys.Add("github-delivery:" + delivery.Trim());
+                }
+
+                keys.Add("signature:" + digest);
+                break;
+            default:
+                keys.Add("signature:" + digest);
+                break;
+        }
+
+        return keys.Select(k => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(k)))).ToList();
+    }
+
+    /// <summary>The top-level <c>"id"</c> string of a JSON object body (Stripe's event id), or null.</summary>
+    private static string? StripeEventId(ReadOnlySpan<byte> body)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 64 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isId = reader.ValueTextEquals("id"u8);
+                reader.Read();
+                if (isId && reader.TokenType == JsonTokenType.String && reader.GetString() is { Length: > 0 } id)
+                {
+                    return id;
+                }
+
+                reader.Skip();
+            }
+
+            return null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>

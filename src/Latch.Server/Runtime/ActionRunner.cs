@@ -31,11 +31,14 @@ internal sealed class ActionRunner
     private readonly ResolutionService _resolution;
     private readonly IHttpClientFactory _httpClients;
     private readonly ServeOptions _options;
+    private readonly EgressGuard _egress;
     private readonly LatchTelemetry? _telemetry;
 
-    public ActionRunner(RuntimeConfigService configs, ResolutionService resolution, IHttpClientFactory httpClients, ServeOptions options, LatchTelemetry? telemetry = null)
+    public ActionRunner(
+        RuntimeConfigService configs, ResolutionService resolution, IHttpClientFactory httpClients, ServeOptions options, EgressGuard egress, LatchTelemetry? telemetry = null)
     {
         _telemetry = telemetry;
+        _egress = egress;
         _configs = configs;
         _resolution = resolution;
         _httpClients = httpClients;
@@ -108,6 +111,13 @@ internal sealed class ActionRunner
         if (!draft.IsSuccess)
         {
             return draft.Error!;
+        }
+
+        // Refuse a denied upstream before any secret is decrypted or audited as resolved. This is an early answer only:
+        // the connect callback judges the address actually connected to (DNS may answer differently by then).
+        if (await EarlyEgressRefusalAsync(draft.Value!.BaseUrl, cancellationToken) is { } refused)
+        {
+            return refused;
         }
 
         var scanned = ReferenceScanner.Scan(draft.Value!.Document);
@@ -209,6 +219,10 @@ internal sealed class ActionRunner
             {
                 return new LatchError(ErrorKind.UpstreamTimeout, "upstream_timeout",
                     $"The upstream did not answer within {_options.ActionTimeout.TotalSeconds:0.###} s");
+            }
+            catch (HttpRequestException e) when (EgressGuard.Refusal(e) is { } denied)
+            {
+                return EgressDenied(denied);
             }
             catch (HttpRequestException e) when (attempt < attempts)
             {
@@ -319,6 +333,32 @@ internal sealed class ActionRunner
 
         return buffer.ToArray();
     }
+
+    private async Task<LatchError?> EarlyEgressRefusalAsync(string baseUrl, CancellationToken cancellationToken)
+    {
+        if (!Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri))
+        {
+            return null;
+        }
+
+        try
+        {
+            await _egress.AllowedAddressesAsync(uri.IdnHost, cancellationToken);
+            return null;
+        }
+        catch (EgressDeniedException denied) when (denied.Address is not null)
+        {
+            return EgressDenied(denied);
+        }
+        catch (Exception e) when (e is EgressDeniedException or System.Net.Sockets.SocketException or ArgumentException)
+        {
+            // Does not resolve: the send reports it as unreachable, as before.
+            return null;
+        }
+    }
+
+    private static LatchError EgressDenied(EgressDeniedException denied) =>
+        new(ErrorKind.Forbidden, "egress_denied", denied.Message);
 
     private static TimeSpan Backoff(int attempt) => TimeSpan.FromMilliseconds(100 * Math.Pow(2, attempt - 1));
 }

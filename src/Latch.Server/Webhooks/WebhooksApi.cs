@@ -41,8 +41,8 @@ internal static partial class WebhooksApi
     public static void MapWebhookReceiver(this IEndpointRouteBuilder app)
     {
         app.MapPost("/hooks/{workspace_id}/{product}/{tag}/{env}", ReceiveAsync).WithTags("Webhooks")
-            .Produces(204).ProducesProblem(401).ProducesProblem(404).ProducesProblem(413)
-            .WithSummary("Receive a signed delivery (204 verified, 401 missing, invalid or stale signature)");
+            .Produces(204).ProducesProblem(401).ProducesProblem(404).ProducesProblem(409).ProducesProblem(413)
+            .WithSummary("Receive a signed delivery (204 verified, 401 missing, invalid or stale signature, 409 a replay of an accepted delivery)");
     }
 
     private static async Task<IResult> CreateAsync(string product, HttpContext context, WebhookService webhooks)
@@ -193,6 +193,10 @@ internal static partial class WebhooksApi
                 Log.DeliveryRejected(logger, product, tag, env, outcome.Reason!);
                 // The sender learns nothing about why: the audit log and the webhook's counter say it.
                 return Problems.Of(401, "webhook_unauthorized", "The delivery's signature could not be verified");
+            case DeliveryStatus.Replayed:
+                // Only a sender holding a validly signed delivery gets here: saying it is a duplicate leaks nothing.
+                Log.DeliveryRejected(logger, product, tag, env, outcome.Reason!);
+                return Problems.Of(409, "webhook_replayed", "This delivery was already received");
             case DeliveryStatus.AuditUnavailable:
                 return Problems.From(LatchError.AuditUnavailable);
             default:

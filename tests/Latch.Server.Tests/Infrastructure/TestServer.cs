@@ -40,13 +40,18 @@ public sealed class TestServer : IAsyncDisposable
     /// <summary>Authenticated as the bootstrap owner of workspace <c>default</c>.</summary>
     public HttpClient Owner { get; }
 
-    public static async Task<TestServer> StartAsync(string? dataDirectory = null, string? masterKey = null, TimeProvider? time = null, long? maxBody = null)
+    public static async Task<TestServer> StartAsync(
+        string? dataDirectory = null, string? masterKey = null, TimeProvider? time = null, long? maxBody = null, Func<ServeOptions, ServeOptions>? configure = null)
     {
         dataDirectory ??= NewDataDirectory();
         masterKey ??= Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         var logs = new CapturingLoggerProvider();
-        var server = await LatchServer.StartAsync(new ServeOptions
+        configure ??= o => o;
+        var server = await LatchServer.StartAsync(configure(new ServeOptions
         {
+            // Actions in these tests call upstreams on loopback, which the egress policy denies by default.
+            EgressAllow = ["127.0.0.0/8"],
+
             Urls = "http://127.0.0.1:0",
             DataDirectory = dataDirectory,
             MasterKey = masterKey,
@@ -58,7 +63,7 @@ public sealed class TestServer : IAsyncDisposable
                 logging.AddProvider(logs);
                 logging.SetMinimumLevel(LogLevel.Trace);
             },
-        });
+        }));
         return new TestServer(server, dataDirectory, masterKey, logs);
     }
 

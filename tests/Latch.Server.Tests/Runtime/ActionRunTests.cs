@@ -221,6 +221,7 @@ public sealed class ActionRunTests : RuntimeTestBase
             MasterKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
             BootstrapKey = TestServer.BootstrapKey,
             ActionTimeout = TimeSpan.FromMilliseconds(500),
+            EgressAllow = ["127.0.0.0/8"],
         });
         await using (server)
         {

@@ -229,14 +229,27 @@ public sealed class EncryptionTests
     }
 
     [Fact]
+    public async Task A_sealed_value_relabelled_with_another_data_key_generation_fails_the_integrity_check()
+    {
+        var (dir, masterKey) = await SeedAsync(("RELABELLED", "relabelled-value"));
+        using (var db = DataFiles.Open(dir))
+        {
+            Assert.Equal(1, DataFiles.Execute(db, "UPDATE secret_versions SET key_generation = 2 WHERE secret_key = 'RELABELLED'"));
+        }
+
+        await using var again = await TestServer.StartAsync(dir, masterKey);
+        await AssertIntegrityFailureAsync(again, "RELABELLED");
+    }
+
+    [Fact]
     public async Task Altering_a_workspaces_wrapped_data_key_refuses_to_start_naming_the_master_key()
     {
         var (dir, masterKey) = await SeedAsync(("API_TOKEN", Value));
         using (var db = DataFiles.Open(dir))
         {
-            var wrapped = (byte[])DataFiles.Scalar(db, "SELECT wrapped_key FROM workspaces LIMIT 1")!;
+            var wrapped = (byte[])DataFiles.Scalar(db, "SELECT wrapped_key FROM data_keys LIMIT 1")!;
             wrapped[wrapped.Length / 2] ^= 0x80;
-            Assert.Equal(1, DataFiles.Execute(db, "UPDATE workspaces SET wrapped_key = $w", ("$w", wrapped)));
+            Assert.Equal(1, DataFiles.Execute(db, "UPDATE data_keys SET wrapped_key = $w", ("$w", wrapped)));
         }
 
         DataFiles.SettleAfterStop(dir);

@@ -203,13 +203,16 @@ internal sealed class LatchProcess : IDisposable
         }
     }
 
-    public static async Task<LatchProcess> StartAsync(string dataDirectory, string masterKey)
+    public static Task<LatchProcess> StartAsync(string dataDirectory, string masterKey) => StartAsync(dataDirectory, masterKey, []);
+
+    /// <summary>Starts <c>latch serve</c> with extra command-line arguments (e.g. <c>--store postgres --connection …</c>).</summary>
+    public static async Task<LatchProcess> StartAsync(string dataDirectory, string masterKey, IReadOnlyList<string> extraArguments)
     {
         var failures = new StringBuilder();
         for (var attempt = 0; attempt < 3; attempt++)
         {
             var address = new Uri($"http://127.0.0.1:{FreePort()}/");
-            var latch = Launch(dataDirectory, masterKey, address);
+            var latch = Launch(dataDirectory, masterKey, address, extraArguments);
             try
             {
                 if (await latch.WaitHealthyAsync())
@@ -238,6 +241,14 @@ internal sealed class LatchProcess : IDisposable
         return client;
     }
 
+    /// <summary>Waits for the process to end by itself and returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan patience)
+    {
+        using var timeout = new CancellationTokenSource(patience);
+        await _process.WaitForExitAsync(timeout.Token);
+        return _process.ExitCode;
+    }
+
     /// <summary>SIGKILL: no shutdown code runs.</summary>
     public void KillHard()
     {
@@ -262,7 +273,8 @@ internal sealed class LatchProcess : IDisposable
         _process.Dispose();
     }
 
-    private static LatchProcess Launch(string dataDirectory, string masterKey, Uri address)
+    /// <summary>Starts <c>latch serve</c> without waiting; for runs that are expected to fail (see <see cref="WaitForExitAsync"/>).</summary>
+    public static LatchProcess Launch(string dataDirectory, string masterKey, Uri address, IReadOnlyList<string> extraArguments)
     {
         var start = new ProcessStartInfo(DotnetHost())
         {
@@ -276,7 +288,12 @@ internal sealed class LatchProcess : IDisposable
         start.ArgumentList.Add(address.GetLeftPart(UriPartial.Authority));
         start.ArgumentList.Add("--data");
         start.ArgumentList.Add(dataDirectory);
-        foreach (var inherited in new[] { "LATCH_DATA", "LATCH_URL", "LATCH_API_KEY", "ASPNETCORE_URLS", "DOTNET_URLS" })
+        foreach (var argument in extraArguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var inherited in new[] { "LATCH_DATA", "LATCH_URL", "LATCH_API_KEY", "LATCH_STORE", "LATCH_CONNECTION", "ASPNETCORE_URLS", "DOTNET_URLS" })
         {
             start.Environment.Remove(inherited);
         }
@@ -352,7 +369,7 @@ internal sealed class LatchProcess : IDisposable
         }
     }
 
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         if (!string.IsNullOrEmpty(host) && File.Exists(host))

@@ -108,6 +108,7 @@ public sealed class MasterKeyRotationTests
         var newKey = SecretCalls.NewMasterKey();
         var result = await RotateAsync(dir, oldKey, newKey);
         Assert.Equal(2, result.WorkspaceCount);
+        Assert.Equal(2, result.DataKeyCount);
 
         // Values were not re-encrypted: every sealed version is byte-for-byte what it was.
         Assert.Equal(sealedBefore, SealedValues(dir));
@@ -223,10 +224,10 @@ public sealed class MasterKeyRotationTests
         using (var connection = DataFiles.Open(dir))
         {
             acmeId = (string)DataFiles.Scalar(connection, "SELECT id FROM workspaces WHERE name = 'acme'")!;
-            original = (byte[])DataFiles.Scalar(connection, "SELECT wrapped_key FROM workspaces WHERE id = $id", ("$id", acmeId))!;
+            original = (byte[])DataFiles.Scalar(connection, "SELECT wrapped_key FROM data_keys WHERE workspace_id = $id AND generation = 1", ("$id", acmeId))!;
             var damaged = (byte[])original.Clone();
             damaged[^1] ^= 0x01;
-            Assert.Equal(1, DataFiles.Execute(connection, "UPDATE workspaces SET wrapped_key = $k WHERE id = $id", ("$k", damaged), ("$id", acmeId)));
+            Assert.Equal(1, DataFiles.Execute(connection, "UPDATE data_keys SET wrapped_key = $k WHERE workspace_id = $id AND generation = 1", ("$k", damaged), ("$id", acmeId)));
         }
 
         DataFiles.SettleAfterStop(dir);
@@ -239,7 +240,7 @@ public sealed class MasterKeyRotationTests
 
         using (var connection = DataFiles.Open(dir))
         {
-            DataFiles.Execute(connection, "UPDATE workspaces SET wrapped_key = $k WHERE id = $id", ("$k", original), ("$id", acmeId));
+            DataFiles.Execute(connection, "UPDATE data_keys SET wrapped_key = $k WHERE workspace_id = $id AND generation = 1", ("$k", original), ("$id", acmeId));
         }
 
         DataFiles.SettleAfterStop(dir);
@@ -294,15 +295,78 @@ public sealed class MasterKeyRotationTests
         using var held = DataFiles.Open(dir);
         Assert.Equal(1L, DataFiles.Scalar(held, "SELECT count(*) FROM secrets"));
         var before = held.CreateCommand();
-        before.CommandText = "SELECT hex(wrapped_key) FROM workspaces";
+        before.CommandText = "SELECT group_concat(hex(wrapped_key)) FROM data_keys";
         var wrappedBefore = (string)before.ExecuteScalar()!;
         before.Dispose();
 
         var error = await Assert.ThrowsAsync<StoreBusyException>(() => RotateAsync(dir, server.MasterKey, SecretCalls.NewMasterKey()));
         Assert.Contains("latch serve", error.Message, StringComparison.Ordinal);
-        Assert.Equal(wrappedBefore, DataFiles.Scalar(held, "SELECT hex(wrapped_key) FROM workspaces"));
+        Assert.Equal(wrappedBefore, DataFiles.Scalar(held, "SELECT group_concat(hex(wrapped_key)) FROM data_keys"));
         Assert.Equal("value-1234", await server.Owner.RevealValueAsync("K"));
         Assert.Equal("value-1234", await server.Owner.ResolveValueAsync("K"));
+    }
+
+    [Fact]
+    public async Task Rotation_rewraps_every_data_key_generation_and_every_value_of_every_generation_still_opens()
+    {
+        var dir = TestServer.NewDataDirectory();
+        string oldKey;
+        await using (var server = await TestServer.StartAsync(dir))
+        {
+            oldKey = server.MasterKey;
+            await server.Owner.CreateSecretAsync(new { key = "FIRST", value = "first-value" });
+        }
+
+        // Seal values through a keyring whose keys retire after 2 encryptions: the workspace gets several generations.
+        DataFiles.SettleAfterStop(dir);
+        var values = new Dictionary<string, string>(StringComparer.Ordinal) { ["FIRST"] = "first-value" };
+        await using (var store = SqliteStore.Open(dir))
+        using (var master = LocalMasterKey.FromBase64(oldKey, "old"))
+        using (var keyring = new Keyring(master, store, new KeyringOptions { MaxEncryptionsPerKey = 2, ReservationBlockSize = 1 }))
+        {
+            await using var audit = new Latch.Core.Audit.AuditWriter(store);
+            var secrets = new Latch.Core.Secrets.SecretService(store, keyring, audit, TimeProvider.System);
+            var workspace = (await store.GetWorkspaceByNameAsync("default", CancellationToken.None))!;
+            for (var i = 0; i < 5; i++)
+            {
+                var key = $"GEN_{i}";
+                values[key] = SecretCalls.DistinctValue($"gen-{i}");
+                var created = await secrets.CreateAsync(workspace.Id,
+                    new Latch.Core.Secrets.SecretDraft(key, new Latch.Core.Secrets.SecretValue(values[key]), null, null, [], [], null),
+                    Latch.Core.Storage.Actor.System, CancellationToken.None);
+                Assert.True(created.IsSuccess);
+            }
+        }
+
+        DataFiles.SettleAfterStop(dir);
+        long generations;
+        using (var connection = DataFiles.Open(dir))
+        {
+            generations = (long)DataFiles.Scalar(connection, "SELECT count(*) FROM data_keys")!;
+            Assert.True(generations >= 3, $"expected several generations, found {generations}");
+            Assert.Equal(generations, (long)DataFiles.Scalar(connection, "SELECT max(key_generation) FROM secret_versions")!);
+        }
+
+        var newKey = SecretCalls.NewMasterKey();
+        var result = await RotateAsync(dir, oldKey, newKey);
+        Assert.Equal(1, result.WorkspaceCount);
+        Assert.Equal((int)generations, result.DataKeyCount);
+
+        await using (var inspection = SqliteStore.OpenForInspection(dir))
+        {
+            using var master = LocalMasterKey.FromBase64(newKey, "new");
+            using var keyring = new Keyring(master, inspection);
+            await keyring.VerifyAsync(CancellationToken.None);
+        }
+
+        Assert.Equal(LatchServer.MasterKeyExitCode, await ServeExitCodeAsync(dir, oldKey));
+        await using (var server = await TestServer.StartAsync(dir, newKey))
+        {
+            foreach (var (key, value) in values)
+            {
+                Assert.Equal(value, await server.Owner.RevealValueAsync(key));
+            }
+        }
     }
 
     /// <summary>Starts and stops the server with <paramref name="key"/> and returns 0 when it started.</summary>

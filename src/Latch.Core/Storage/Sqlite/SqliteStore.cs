@@ -178,7 +178,10 @@ public sealed class SqliteStore : ILatchStore
         WriteAsync(async (c, t) =>
         {
             await c.ExecuteAsync(new CommandDefinition(
-                "INSERT INTO workspaces(id, name, wrapped_key, created_at) VALUES (@Id, @Name, @wrappedKey, @createdAt)",
+                """
+                INSERT INTO workspaces(id, name, created_at) VALUES (@Id, @Name, @createdAt);
+                INSERT INTO data_keys(workspace_id, generation, wrapped_key, encryptions_reserved, created_at) VALUES (@Id, 1, @wrappedKey, 0, @createdAt);
+                """,
                 new { workspace.Id, workspace.Name, wrappedKey, createdAt = Time(workspace.CreatedAt) }, t, cancellationToken: cancellationToken));
             await InsertApiKeyAsync(c, t, ownerKey, ownerKeyHash, cancellationToken);
             await AppendAsync(c, t, audit, cancellationToken);
@@ -195,19 +198,94 @@ public sealed class SqliteStore : ILatchStore
         ReadAsync(async c => ToWorkspace(await c.QuerySingleOrDefaultAsync<WorkspaceRow>(new CommandDefinition(
             "SELECT id, name, created_at AS CreatedAt FROM workspaces WHERE name = @name", new { name }, cancellationToken: cancellationToken))), cancellationToken);
 
-    /// <inheritdoc />
-    public Task<IReadOnlyList<(string WorkspaceId, byte[] WrappedKey)>> ListWrappedKeysAsync(CancellationToken cancellationToken) =>
-        ReadAsync(async c =>
+    /// <summary>Whether the schema has data-key generations (schema 3); set once seen, never cleared.</summary>
+    private volatile bool _hasDataKeys;
+
+    /// <summary>
+    /// Whether the store has data-key generations (schema 3). A store of an earlier schema still answers
+    /// <see cref="ListDataKeysAsync"/> (each workspace's one key as generation 1) so the start-up check — which runs
+    /// before migrations — works on it, but it cannot be written to until it is migrated.
+    /// </summary>
+    public async Task<bool> HasDataKeyGenerationsAsync(CancellationToken cancellationToken)
+    {
+        if (!_hasDataKeys)
         {
-            var rows = await c.QueryAsync<(string, byte[])>(new CommandDefinition(
-                "SELECT id, wrapped_key FROM workspaces ORDER BY id", cancellationToken: cancellationToken));
-            return (IReadOnlyList<(string, byte[])>)rows.ToList();
-        }, cancellationToken);
+            _hasDataKeys = await ReadAsync(c => c.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'data_keys'", cancellationToken: cancellationToken)), cancellationToken) > 0;
+        }
+
+        return _hasDataKeys;
+    }
 
     /// <inheritdoc />
-    public Task<byte[]?> GetWrappedKeyAsync(string workspaceId, CancellationToken cancellationToken) =>
-        ReadAsync(c => c.QuerySingleOrDefaultAsync<byte[]?>(new CommandDefinition(
-            "SELECT wrapped_key FROM workspaces WHERE id = @workspaceId", new { workspaceId }, cancellationToken: cancellationToken)), cancellationToken);
+    public async Task<IReadOnlyList<DataKeyRecord>> ListDataKeysAsync(string? workspaceId, CancellationToken cancellationToken)
+    {
+        // Before schema 3 (start-up check of a store about to be upgraded): the workspace's one key, as V3 will migrate it.
+        var sql = await HasDataKeyGenerationsAsync(cancellationToken)
+            ? """
+              SELECT workspace_id AS WorkspaceId, generation, wrapped_key AS WrappedKey, encryptions_reserved AS EncryptionsReserved,
+                     created_at AS CreatedAt, retired_at AS RetiredAt
+              FROM data_keys WHERE @workspaceId IS NULL OR workspace_id = @workspaceId ORDER BY workspace_id, generation
+              """
+            : """
+              SELECT id AS WorkspaceId, 1 AS Generation, wrapped_key AS WrappedKey, 0 AS EncryptionsReserved, created_at AS CreatedAt, NULL AS RetiredAt
+              FROM workspaces WHERE @workspaceId IS NULL OR id = @workspaceId ORDER BY id
+              """;
+        return await ReadAsync(async c =>
+        {
+            var rows = await c.QueryAsync<DataKeyRow>(new CommandDefinition(sql, new { workspaceId }, cancellationToken: cancellationToken));
+            return (IReadOnlyList<DataKeyRecord>)rows.Select(r => r.ToRecord()).ToList();
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// One write transaction (SQLite serialises writers): read the generation's count, grant
+    /// <c>min(count, limit - reserved)</c>, add it. PostgreSQL can do the same in one statement:
+    /// <c>UPDATE data_keys SET encryptions_reserved = LEAST(encryptions_reserved + @count, @limit) WHERE … AND retired_at IS NULL
+    /// AND encryptions_reserved &lt; @limit RETURNING encryptions_reserved</c> with the old value read <c>FOR UPDATE</c> in a CTE.
+    /// </remarks>
+    public Task<long> ReserveEncryptionsAsync(string workspaceId, int generation, long count, long limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        return WriteAsync(async (c, t) =>
+        {
+            var reserved = await c.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
+                "SELECT encryptions_reserved FROM data_keys WHERE workspace_id = @workspaceId AND generation = @generation AND retired_at IS NULL",
+                new { workspaceId, generation }, t, cancellationToken: cancellationToken));
+            if (reserved is not { } used || used >= limit)
+            {
+                return 0L;
+            }
+
+            var granted = Math.Min(count, limit - used);
+            await c.ExecuteAsync(new CommandDefinition(
+                "UPDATE data_keys SET encryptions_reserved = encryptions_reserved + @granted WHERE workspace_id = @workspaceId AND generation = @generation",
+                new { workspaceId, generation, granted }, t, cancellationToken: cancellationToken));
+            return granted;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<bool> AddDataKeyAsync(string workspaceId, int generation, byte[] wrappedKey, DateTimeOffset at, AuditEvent audit, CancellationToken cancellationToken) =>
+        WriteAsync(async (c, t) =>
+        {
+            var newest = await c.ExecuteScalarAsync<long?>(new CommandDefinition(
+                "SELECT max(generation) FROM data_keys WHERE workspace_id = @workspaceId", new { workspaceId }, t, cancellationToken: cancellationToken));
+            if (newest is null || newest.Value + 1 != generation)
+            {
+                return false;
+            }
+
+            await c.ExecuteAsync(new CommandDefinition(
+                """
+                UPDATE data_keys SET retired_at = @at WHERE workspace_id = @workspaceId AND retired_at IS NULL;
+                INSERT INTO data_keys(workspace_id, generation, wrapped_key, encryptions_reserved, created_at) VALUES (@workspaceId, @generation, @wrappedKey, 0, @at);
+                """,
+                new { workspaceId, generation, wrappedKey, at = Time(at) }, t, cancellationToken: cancellationToken));
+            await AppendAsync(c, t, [audit], cancellationToken);
+            return true;
+        }, cancellationToken);
 
     /// <inheritdoc />
     public Task CreateApiKeyAsync(ApiKeyRecord key, byte[] keyHash, AuditEvent audit, CancellationToken cancellationToken) =>
@@ -266,7 +344,7 @@ public sealed class SqliteStore : ILatchStore
         }, cancellationToken);
 
     /// <inheritdoc />
-    public Task<bool> CreateSecretAsync(string workspaceId, SecretRecord secret, byte[] sealedValue, string? createdBy, AuditEvent audit, CancellationToken cancellationToken) =>
+    public Task<bool> CreateSecretAsync(string workspaceId, SecretRecord secret, SealedValue sealedValue, string? createdBy, AuditEvent audit, CancellationToken cancellationToken) =>
         WriteAsync(async (c, t) =>
         {
             var inserted = await c.ExecuteAsync(new CommandDefinition(
@@ -290,13 +368,13 @@ public sealed class SqliteStore : ILatchStore
             return true;
         }, cancellationToken);
 
-    private static Task InsertVersionAsync(SqliteConnection c, DbTransaction t, string workspaceId, string key, int version, byte[] sealedValue, DateTimeOffset at, string? createdBy, CancellationToken cancellationToken) =>
+    private static Task InsertVersionAsync(SqliteConnection c, DbTransaction t, string workspaceId, string key, int version, SealedValue sealedValue, DateTimeOffset at, string? createdBy, CancellationToken cancellationToken) =>
         c.ExecuteAsync(new CommandDefinition(
             """
-            INSERT INTO secret_versions(workspace_id, secret_key, version, sealed_value, created_at, created_by)
-            VALUES (@workspaceId, @key, @version, @sealedValue, @at, @createdBy)
+            INSERT INTO secret_versions(workspace_id, secret_key, version, sealed_value, key_generation, created_at, created_by)
+            VALUES (@workspaceId, @key, @version, @sealed, @generation, @at, @createdBy)
             """,
-            new { workspaceId, key, version, sealedValue, at = Time(at), createdBy }, t, cancellationToken: cancellationToken));
+            new { workspaceId, key, version, @sealed = sealedValue.Bytes, generation = sealedValue.KeyGeneration, at = Time(at), createdBy }, t, cancellationToken: cancellationToken));
 
     /// <inheritdoc />
     public Task<SecretRecord?> GetSecretAsync(string workspaceId, string key, CancellationToken cancellationToken) =>
@@ -381,30 +459,32 @@ public sealed class SqliteStore : ILatchStore
         }, cancellationToken);
 
     /// <inheritdoc />
-    public Task<byte[]?> GetSealedValueAsync(string workspaceId, string key, int version, CancellationToken cancellationToken) =>
-        ReadAsync(c => c.QuerySingleOrDefaultAsync<byte[]?>(new CommandDefinition(
-            "SELECT sealed_value FROM secret_versions WHERE workspace_id = @workspaceId AND secret_key = @key AND version = @version",
-            new { workspaceId, key, version }, cancellationToken: cancellationToken)), cancellationToken);
+    public Task<SealedValue?> GetSealedValueAsync(string workspaceId, string key, int version, CancellationToken cancellationToken) =>
+        ReadAsync(async c => await c.QuerySingleOrDefaultAsync<(byte[] Sealed, long Generation)?>(new CommandDefinition(
+            "SELECT sealed_value, key_generation FROM secret_versions WHERE workspace_id = @workspaceId AND secret_key = @key AND version = @version",
+            new { workspaceId, key, version }, cancellationToken: cancellationToken)) is { } row
+            ? new SealedValue((int)row.Generation, row.Sealed)
+            : null, cancellationToken);
 
     /// <inheritdoc />
-    public Task<IReadOnlyDictionary<string, byte[]>> GetSealedValuesAsync(string workspaceId, IReadOnlyCollection<(string Key, int Version)> versions, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyDictionary<string, SealedValue>> GetSealedValuesAsync(string workspaceId, IReadOnlyCollection<(string Key, int Version)> versions, CancellationToken cancellationToken) =>
         ReadAsync(async c =>
         {
             if (versions.Count == 0)
             {
-                return (IReadOnlyDictionary<string, byte[]>)new Dictionary<string, byte[]>(StringComparer.Ordinal);
+                return (IReadOnlyDictionary<string, SealedValue>)new Dictionary<string, SealedValue>(StringComparer.Ordinal);
             }
 
             // One statement for every (key, version) pair: the pairs travel as one JSON parameter.
             var pairs = JsonSerializer.Serialize(versions.Select(v => new object[] { v.Key, v.Version }));
-            var rows = await c.QueryAsync<(string Key, byte[] Sealed)>(new CommandDefinition(
+            var rows = await c.QueryAsync<(string Key, byte[] Sealed, long Generation)>(new CommandDefinition(
                 """
-                SELECT secret_key, sealed_value FROM secret_versions
+                SELECT secret_key, sealed_value, key_generation FROM secret_versions
                 WHERE workspace_id = @workspaceId
                   AND (secret_key, version) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(@pairs))
                 """,
                 new { workspaceId, pairs }, cancellationToken: cancellationToken));
-            return (IReadOnlyDictionary<string, byte[]>)rows.ToDictionary(r => r.Key, r => r.Sealed, StringComparer.Ordinal);
+            return (IReadOnlyDictionary<string, SealedValue>)rows.ToDictionary(r => r.Key, r => new SealedValue((int)r.Generation, r.Sealed), StringComparer.Ordinal);
         }, cancellationToken);
 
     /// <inheritdoc />
@@ -418,7 +498,7 @@ public sealed class SqliteStore : ILatchStore
         }, cancellationToken);
 
     /// <inheritdoc />
-    public Task<UpdateResult> UpdateSecretAsync(string workspaceId, SecretRecord updated, int expectedVersion, byte[]? newSealedValue, string? createdBy, AuditEvent audit, CancellationToken cancellationToken) =>
+    public Task<UpdateResult> UpdateSecretAsync(string workspaceId, SecretRecord updated, int expectedVersion, SealedValue? newSealedValue, string? createdBy, AuditEvent audit, CancellationToken cancellationToken) =>
         WriteAsync(async (c, t) =>
         {
             var changed = await c.ExecuteAsync(new CommandDefinition(
@@ -528,6 +608,7 @@ public sealed class SqliteStore : ILatchStore
                     DELETE FROM configs WHERE workspace_id = @workspaceId AND parent = @name;
                     DELETE FROM webhook_deliveries WHERE workspace_id = @workspaceId AND product = @name;
                     DELETE FROM webhook_rejections WHERE workspace_id = @workspaceId AND product = @name;
+                    DELETE FROM webhook_delivery_ids WHERE workspace_id = @workspaceId AND product = @name;
                     """,
                     new { workspaceId, name }, t, cancellationToken: cancellationToken));
             }
@@ -538,6 +619,7 @@ public sealed class SqliteStore : ILatchStore
                     """
                     DELETE FROM webhook_deliveries WHERE workspace_id = @workspaceId AND product = @parent AND webhook = @name;
                     DELETE FROM webhook_rejections WHERE workspace_id = @workspaceId AND product = @parent AND webhook = @name;
+                    DELETE FROM webhook_delivery_ids WHERE workspace_id = @workspaceId AND product = @parent AND webhook = @name;
                     """,
                     new { workspaceId, parent, name }, t, cancellationToken: cancellationToken));
             }
@@ -547,9 +629,41 @@ public sealed class SqliteStore : ILatchStore
         }, cancellationToken);
 
     /// <inheritdoc />
-    public Task AddDeliveryAsync(string workspaceId, WebhookDelivery delivery, AuditEvent audit, CancellationToken cancellationToken) =>
+    /// <remarks>
+    /// SQLite serialises writers, so the look-up of the replay keys and their insertion cannot interleave with another
+    /// delivery's; the primary key of <c>webhook_delivery_ids</c> is the guard all the same (PostgreSQL:
+    /// <c>INSERT … ON CONFLICT DO NOTHING</c>, and roll back when fewer rows than keys were inserted).
+    /// </remarks>
+    public Task<bool> AddDeliveryAsync(string workspaceId, WebhookDelivery delivery, IReadOnlyList<string> replayKeys, DateTimeOffset pruneBefore, AuditEvent audit, CancellationToken cancellationToken) =>
         WriteAsync(async (c, t) =>
         {
+            ArgumentNullException.ThrowIfNull(replayKeys);
+            // Retention: this webhook's keys older than the cut-off go first (an index range, so it stays cheap).
+            await c.ExecuteAsync(new CommandDefinition(
+                "DELETE FROM webhook_delivery_ids WHERE workspace_id = @workspaceId AND product = @Product AND webhook = @Webhook AND received_at < @cutoff",
+                new { workspaceId, delivery.Product, delivery.Webhook, cutoff = Time(pruneBefore) }, t, cancellationToken: cancellationToken));
+            if (replayKeys.Count > 0)
+            {
+                var seen = await c.ExecuteScalarAsync<long>(new CommandDefinition(
+                    """
+                    SELECT count(*) FROM webhook_delivery_ids
+                    WHERE workspace_id = @workspaceId AND product = @Product AND webhook = @Webhook AND delivery_key IN (SELECT value FROM json_each(@keys))
+                    """,
+                    new { workspaceId, delivery.Product, delivery.Webhook, keys = Json(replayKeys) }, t, cancellationToken: cancellationToken));
+                if (seen > 0)
+                {
+                    return false;
+                }
+
+                await c.ExecuteAsync(new CommandDefinition(
+                    """
+                    INSERT INTO webhook_delivery_ids(workspace_id, product, webhook, delivery_key, received_at)
+                    SELECT DISTINCT @workspaceId, @Product, @Webhook, value, @receivedAt FROM json_each(@keys)
+                    """,
+                    new { workspaceId, delivery.Product, delivery.Webhook, keys = Json(replayKeys), receivedAt = Time(delivery.ReceivedAt) },
+                    t, cancellationToken: cancellationToken));
+            }
+
             await c.ExecuteAsync(new CommandDefinition(
                 """
                 INSERT INTO webhook_deliveries(id, workspace_id, product, webhook, env, received_at, headers, body)
@@ -558,7 +672,7 @@ public sealed class SqliteStore : ILatchStore
                 new { delivery.Id, workspaceId, delivery.Product, delivery.Webhook, delivery.Env, receivedAt = Time(delivery.ReceivedAt), delivery.HeadersJson, delivery.Body },
                 t, cancellationToken: cancellationToken));
             await AppendAsync(c, t, [audit], cancellationToken);
-            return 0;
+            return true;
         }, cancellationToken);
 
     /// <inheritdoc />
@@ -770,9 +884,10 @@ public sealed class SqliteStore : ILatchStore
 
             await using (transaction)
             {
-                var workspaces = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                    "SELECT count(*) FROM workspaces", transaction: transaction, cancellationToken: cancellationToken));
-                if (workspaces != keys.Count || keys.Select(k => k.WorkspaceId).Distinct(StringComparer.Ordinal).Count() != keys.Count)
+                // Every data key — every generation of every workspace — must be in the plan, each exactly once.
+                var dataKeys = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                    "SELECT count(*) FROM data_keys", transaction: transaction, cancellationToken: cancellationToken));
+                if (dataKeys != keys.Count || keys.Select(k => (k.WorkspaceId, k.Generation)).Distinct().Count() != keys.Count)
                 {
                     return RewrapOutcome.StoreChanged;
                 }
@@ -780,8 +895,8 @@ public sealed class SqliteStore : ILatchStore
                 foreach (var key in keys)
                 {
                     var changed = await connection.ExecuteAsync(new CommandDefinition(
-                        "UPDATE workspaces SET wrapped_key = @replacement WHERE id = @id AND wrapped_key = @expected",
-                        new { replacement = key.Replacement, id = key.WorkspaceId, expected = key.Expected }, transaction, cancellationToken: cancellationToken));
+                        "UPDATE data_keys SET wrapped_key = @replacement WHERE workspace_id = @id AND generation = @generation AND wrapped_key = @expected",
+                        new { replacement = key.Replacement, id = key.WorkspaceId, generation = key.Generation, expected = key.Expected }, transaction, cancellationToken: cancellationToken));
                     if (changed != 1)
                     {
                         return RewrapOutcome.StoreChanged;
@@ -858,6 +973,19 @@ public sealed class SqliteStore : ILatchStore
         public string Id { get; set; } = "";
         public string Name { get; set; } = "";
         public string CreatedAt { get; set; } = "";
+    }
+
+    private sealed class DataKeyRow
+    {
+        public string WorkspaceId { get; set; } = "";
+        public long Generation { get; set; }
+        public byte[] WrappedKey { get; set; } = [];
+        public long EncryptionsReserved { get; set; }
+        public string CreatedAt { get; set; } = "";
+        public string? RetiredAt { get; set; }
+
+        public DataKeyRecord ToRecord() =>
+            new(WorkspaceId, (int)Generation, WrappedKey, EncryptionsReserved, ParseTime(CreatedAt), RetiredAt is null ? null : ParseTime(RetiredAt));
     }
 
     private sealed class ConfigRow
