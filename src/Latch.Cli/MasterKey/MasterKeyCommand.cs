@@ -134,7 +134,7 @@ internal static class MasterKeyCommand
             else
             {
                 await output.WriteLineAsync(
-                    $"Rotated the master key of {where}: re-wrapped {result.WorkspaceCount} workspace data key(s) and the check value in one transaction. No value was re-encrypted.");
+                    $"Rotated the master key of {where}: re-wrapped {result.DataKeyCount} data key(s) of {result.WorkspaceCount} workspace(s) and the check value in one transaction. No value was re-encrypted.");
                 await output.WriteLineAsync($"Give every instance the key in {newKeyFile} (LATCH_MASTER_KEY or --master-key-file) before it next starts: the old key no longer opens this store.");
             }
 

@@ -213,6 +213,7 @@ public sealed class HostileInputCatalogueTests(HostileInputFixture fixture) : IC
 
         // ---- resolve / check / validate ----
         ["resolve: truncated JSON"] = Post("/v1/secrets/resolve", """{"document":{"a":"$Token{EXISTING}"},"app":"x","env":"d""", 400, "invalid_json"),
+        ["resolve: document over the limit, sent chunked"] = Oversized("/v1/secrets/resolve", """{"app":"api_app","env":"dev","document":{"a":"{0}"}}""", chunked: true),
         ["resolve: app as a number"] = Post("/v1/secrets/resolve", """{"document":{"a":"$Token{EXISTING}"},"app":7,"env":"dev"}""", 400, "validation_failed"),
         ["resolve: app given twice"] = Post("/v1/secrets/resolve", """{"document":{},"app":"api_app","app":"other","env":"dev"}""", 400, "invalid_json"),
         ["resolve: env with a trailing newline"] = Post("/v1/secrets/resolve", """{"document":{"a":"$Token{EXISTING}"},"app":"api_app","env":"dev\n"}""", 400, "validation_failed"),
@@ -243,6 +244,7 @@ public sealed class HostileInputCatalogueTests(HostileInputFixture fixture) : IC
         ["apps: auth header value with CR LF"] = Post("/v1/apps", NewApp(authHeader: "Bearer x\\r\\nX-Injected: yes"), 400, "validation_failed"),
         ["apps: auth header name with a colon"] = Post("/v1/apps", NewApp(authHeaderName: "X-Evil:"), 400, "validation_failed"),
         ["apps: name with a lone surrogate"] = Post("/v1/apps", NewApp().Replace("\"New\"", "\"N\\uD800\"", StringComparison.Ordinal), 400, "validation_failed"),
+        ["apps: body one byte over the limit"] = Oversized("/v1/apps", """{"access_tag":"new_app","name":"N","envs":[],"pad":"{0}"}""", chunked: false),
         ["apps: access_tag given twice"] = Post("/v1/apps", """{"access_tag":"new_app","access_tag":"api_app","name":"N","envs":[]}""", 400, "invalid_json"),
         ["apps: PUT with truncated JSON"] = Put("/v1/apps/api_app", """{"access_tag":"api_app","name":""", 400, "invalid_json"),
 
@@ -288,6 +290,7 @@ public sealed class HostileInputCatalogueTests(HostileInputFixture fixture) : IC
 
         // ---- actions.run ----
         ["actions: malformed JSON"] = Post("/v1/actions/run", """{"env":"prd","product":"shop",,"app":"api_app"}""", 400, "invalid_json"),
+        ["actions: input.body over the limit"] = Oversized("/v1/actions/run", """{"env":"prd","product":"shop","app":"api_app","event":"post_echo","input":{"body":{"a":"{0}"}}}""", chunked: false),
         ["actions: input.params as an array"] = Run("""{"params":["x"]}""", 400, "validation_failed"),
         ["actions: input.headers value as a number"] = Run("""{"headers":{"X-A":1}}""", 400, "validation_failed"),
         ["actions: retries as a string"] = Post("/v1/actions/run", """{"env":"prd","product":"shop","app":"api_app","event":"post_echo","retries":"3"}""", 400, "validation_failed"),
@@ -610,6 +613,32 @@ public sealed class HostileInputCatalogueTests(HostileInputFixture fixture) : IC
         $$"""{"name":"N","tag":"{{tag}}","app":"api_app","signing_secret":"{{secret}}","scheme":"{{scheme}}"{{(header is null ? "" : $",\"header\":\"{header}\"")}}}""";
 
     private static Row Post(string url, string body, int status, string code) => Send("POST", url, body, status, code);
+
+    /// <summary>
+    /// A JSON body one byte over the 1 MiB limit (<c>{0}</c> is padded to fit): with a Content-Length and
+    /// <c>Expect: 100-continue</c> (so the 413 can arrive before the body is sent), or chunked (no length to refuse early).
+    /// </summary>
+    private static Row Oversized(string url, string template, bool chunked) => new(413, "payload_too_large", async f =>
+    {
+        var padding = (1024 * 1024) + 1 - (Encoding.UTF8.GetByteCount(template) - 3);
+        var body = Encoding.UTF8.GetBytes(template.Replace("{0}", new string('x', padding), StringComparison.Ordinal));
+        Assert.Equal((1024 * 1024) + 1, body.Length);
+        using var request = new HttpRequestMessage(HttpMethod.Post, url)
+        {
+            Content = chunked ? new StreamContent(new NoLengthStream(body)) : new ByteArrayContent(body),
+        };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue(Json);
+        if (chunked)
+        {
+            request.Headers.TransferEncodingChunked = true;
+        }
+        else
+        {
+            request.Headers.ExpectContinue = true;
+        }
+
+        return await f.Owner.SendAsync(request);
+    });
 
     private static Row Put(string url, string body, int status, string code) => Send("PUT", url, body, status, code);
 

@@ -252,7 +252,7 @@ public sealed class TamperTests
     [Fact]
     public async Task Flipping_any_byte_of_any_wrapped_data_key_makes_the_keyring_refuse_naming_the_master_key()
     {
-        var (dir, masterKey) = await SeedAsync(("API_TOKEN", "wrapped-key-probe-value"));
+        var (dir, masterKey) = await SeedWithTwoGenerationsAsync();
         DataFiles.SettleAfterStop(dir);
         List<WrappedKey> keys;
         using (var db = DataFiles.Open(dir))
@@ -337,7 +337,8 @@ public sealed class TamperTests
     [InlineData("last byte")]
     public async Task Flipping_a_byte_of_a_wrapped_data_key_refuses_to_start_the_server_and_changes_nothing(string where)
     {
-        var (dir, masterKey) = await SeedAsync(("API_TOKEN", "wrapped-key-server-probe"));
+        // The newest generation's key (generation 2 from schema 3 on), and for the first position every other one too.
+        var (dir, masterKey) = await SeedWithTwoGenerationsAsync();
         using (var db = DataFiles.Open(dir))
         {
             var key = WrappedKeys(db)[^1];
@@ -371,6 +372,39 @@ public sealed class TamperTests
         Assert.DoesNotContain("listening", output.ToString(), StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain(masterKey, output.ToString(), StringComparison.Ordinal);
         Assert.Equal(before, DataFiles.Hashes(dir));
+    }
+
+    /// <summary>
+    /// A store with a secret sealed by each data-key generation: from schema 3 on, generation 1's budget is marked spent
+    /// (as after 2^32 − 2^24 encryptions) so the next seal creates generation 2. Before schema 3 there is one key.
+    /// </summary>
+    private static async Task<(string Dir, string MasterKey)> SeedWithTwoGenerationsAsync()
+    {
+        var (dir, masterKey) = await SeedAsync(("FIRST_GENERATION", "sealed-by-generation-one"));
+        using (var db = DataFiles.Open(dir))
+        {
+            if (!Tables(db).Contains("data_keys"))
+            {
+                return (dir, masterKey);
+            }
+
+            Assert.Equal(1, DataFiles.Execute(db, "UPDATE data_keys SET encryptions_reserved = $n", ("$n", (1L << 32) - (1L << 24))));
+        }
+
+        await using (var server = await TestServer.StartAsync(dir, masterKey))
+        {
+            await server.Owner.CreateSecretAsync(new { key = "SECOND_GENERATION", value = "sealed-by-generation-two" });
+            Assert.True(await server.Owner.ResolveValueAsync("FIRST_GENERATION") == "sealed-by-generation-one", "generation 1 no longer opens");
+            Assert.True(await server.Owner.ResolveValueAsync("SECOND_GENERATION") == "sealed-by-generation-two", "generation 2 does not open");
+        }
+
+        using (var db = DataFiles.Open(dir))
+        {
+            Assert.Equal(2L, DataFiles.Scalar(db, "SELECT max(generation) FROM data_keys"));
+            Assert.Equal(2L, DataFiles.Scalar(db, "SELECT key_generation FROM secret_versions WHERE secret_key = 'SECOND_GENERATION'"));
+        }
+
+        return (dir, masterKey);
     }
 
     /// <summary>A wrapped data key's row: <c>data_keys</c> (one per generation) from schema 3 on, <c>workspaces.wrapped_key</c> before.</summary>
