@@ -200,7 +200,7 @@ internal static partial class DotEnvParser
 
     private static string Describe(string key) => ExplainKey(key) is null ? key : "the value";
 
-    [GeneratedRegex("^[A-Za-z0-9_]{1,50}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9_]{1,50}\z", RegexOptions.CultureInvariant)]
     private static partial Regex KeyRegex();
 
     /// <summary>A cursor over the text that counts lines (<c>\n</c>, <c>\r\n</c> and a lone <c>\r</c> each end one).</summary>

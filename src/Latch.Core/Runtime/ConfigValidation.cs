@@ -199,12 +199,33 @@ public static partial class ConfigValidation
                 Add(errors, field, $"'{Printable(name)}' is not a valid header name");
             }
 
+            else if (IsReservedHeader(name))
+            {
+                Add(errors, field, ReservedHeaderMessage(name));
+            }
+
             if (value.Contains('\r', StringComparison.Ordinal) || value.Contains('\n', StringComparison.Ordinal))
             {
                 Add(errors, field, $"the value of '{Printable(name)}' must not contain CR or LF");
             }
         }
     }
+
+    private static readonly HashSet<string> ReservedHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Host", "Transfer-Encoding", "Content-Length", "Connection", "Upgrade", "TE", "Trailer", "Keep-Alive", "Expect",
+    };
+
+    /// <summary>
+    /// Headers that decide where and how a request is framed or routed (hop-by-hop, framing, <c>Host</c>, <c>Proxy-*</c>):
+    /// Latch sets them itself, and letting a caller choose them would let it redirect or smuggle the request.
+    /// </summary>
+    public static bool IsReservedHeader(string name) =>
+        ReservedHeaders.Contains(name) || name.StartsWith("Proxy-", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The field message for a reserved header.</summary>
+    public static string ReservedHeaderMessage(string name) =>
+        $"'{Printable(name)}' is a routing or framing header that Latch sets itself";
 
     private static void Tag(Dictionary<string, List<string>> errors, string field, string? value)
     {

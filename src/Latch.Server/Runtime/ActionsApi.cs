@@ -57,6 +57,14 @@ internal static class ActionsApi
                         Strings(inner, "query"),
                         Strings(inner, "params"),
                         inner.Has("body") ? element.GetProperty("body").Clone() : null);
+                    foreach (var name in input.Headers?.Keys ?? [])
+                    {
+                        if (ConfigValidation.IsReservedHeader(name))
+                        {
+                            fields.Fail("input.headers", ConfigValidation.ReservedHeaderMessage(name));
+                        }
+                    }
+
                     if (inner.Error is { } innerError)
                     {
                         foreach (var (field, messages) in innerError.Fields!)

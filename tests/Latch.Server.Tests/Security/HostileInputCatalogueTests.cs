@@ -218,6 +218,7 @@ public sealed class HostileInputCatalogueTests(HostileInputFixture fixture) : IC
         ["resolve: app given twice"] = Post("/v1/secrets/resolve", """{"document":{},"app":"api_app","app":"other","env":"dev"}""", 400, "invalid_json"),
         ["resolve: env with a trailing newline"] = Post("/v1/secrets/resolve", """{"document":{"a":"$Token{EXISTING}"},"app":"api_app","env":"dev\n"}""", 400, "validation_failed"),
         ["resolve: document nested 65 levels deep"] = Post("/v1/secrets/resolve", $$"""{"app":"api_app","env":"dev","document":{{Nested(65)}}}""", 400, "invalid_json"),
+        ["check: truncated JSON"] = Post("/v1/secrets/check", """{"document":{"a":"$Token{EXISTING}"},"app":""", 400, "invalid_json"),
         ["check: app with a bidi override"] = Post("/v1/secrets/check", $$"""{"document":{"a":"$Token{EXISTING}"},"app":"api{{Rlo}}_app","env":"dev"}""", 400, "validation_failed"),
         ["check: product that is SQL"] = Post("/v1/secrets/check", $$"""{"document":{"a":"$Token{EXISTING}"},"app":"api_app","env":"dev","product":"{{Drop}}"}""", 400, "validation_failed"),
         ["validate: value nested 65 levels deep"] = Post("/v1/secrets/validate", $$"""{"value":{{Nested(65)}}}""", 400, "invalid_json"),
@@ -225,12 +226,15 @@ public sealed class HostileInputCatalogueTests(HostileInputFixture fixture) : IC
         ["resolve: document with a lone-surrogate string"] = Post("/v1/secrets/resolve", """{"document":{"a":"$Token{EXISTING}\uDC00"},"app":"api_app","env":"dev"}""", 400, "validation_failed"),
         ["check: document with a lone-surrogate property name deep inside"] = Post("/v1/secrets/check", """{"document":{"a":[{"b":{"\uDBFF":"x"}}]},"app":"api_app","env":"dev"}""", 400, "validation_failed"),
         ["validate: value with a lone-surrogate string"] = Post("/v1/secrets/validate", """{"value":["$Token{EXISTING}","\uD800"]}""", 400, "validation_failed"),
+        ["validate: single-quoted JSON"] = Post("/v1/secrets/validate", """{'value':'$Token{EXISTING}'}""", 400, "invalid_json"),
         ["validate: missing value"] = Post("/v1/secrets/validate", """{"values":"$Token{EXISTING}"}""", 400, "validation_failed"),
 
         // ---- apps ----
         ["apps: truncated JSON"] = Post("/v1/apps", """{"access_tag":"new_app","name":"N","envs":[{"slug":"li""", 400, "invalid_json"),
         ["apps: envs as a string"] = Post("/v1/apps", """{"access_tag":"new_app","name":"N","envs":"live"}""", 400, "validation_failed"),
         ["apps: 500,000-item envs array under the body limit"] = Post("/v1/apps", $$"""{"access_tag":"new_app","name":"N","envs":[{{string.Join(",", Enumerable.Repeat("0", 500_000))}}]}""", 400, "validation_failed"),
+        ["apps: auth header named Host"] = Post("/v1/apps", NewApp(authHeaderName: "Host", authHeader: "evil.example"), 400, "validation_failed"),
+        ["apps: auth header named Transfer-Encoding"] = Post("/v1/apps", NewApp(authHeaderName: "Transfer-Encoding", authHeader: "chunked"), 400, "validation_failed"),
         ["apps: access_tag with a trailing newline"] = Post("/v1/apps", NewApp(tag: "new_app\\n"), 400, "validation_failed"),
         ["apps: access_tag with a Cyrillic homoglyph"] = Post("/v1/apps", NewApp(tag: $"{CyrillicA}pi_app"), 400, "validation_failed"),
         ["apps: access_tag with a zero-width joiner"] = Post("/v1/apps", NewApp(tag: $"new{Zwj}app"), 400, "validation_failed"),
@@ -249,6 +253,7 @@ public sealed class HostileInputCatalogueTests(HostileInputFixture fixture) : IC
         ["apps: PUT with truncated JSON"] = Put("/v1/apps/api_app", """{"access_tag":"api_app","name":""", 400, "invalid_json"),
 
         // ---- products ----
+        ["products: truncated JSON"] = Post("/v1/products", """{"tag":"new_shop","name":"N","envs":[{"slug":""", 400, "invalid_json"),
         ["products: envs as an object"] = Post("/v1/products", """{"tag":"new_shop","name":"N","envs":{"slug":"prd"}}""", 400, "validation_failed"),
         ["products: tag in fullwidth forms"] = Post("/v1/products", """{"tag":"ｓｈｏｐ２","name":"N","envs":[{"slug":"prd","env_name":"P","active":true}]}""", 400, "validation_failed"),
         ["products: tag with a trailing newline"] = Post("/v1/products", """{"tag":"new_shop\n","name":"N","envs":[{"slug":"prd","env_name":"P","active":true}]}""", 400, "validation_failed"),
@@ -258,6 +263,7 @@ public sealed class HostileInputCatalogueTests(HostileInputFixture fixture) : IC
         ["products: body nested 65 levels deep"] = Post("/v1/products", $$"""{"tag":"new_shop","name":{{Nested(65)}}}""", 400, "invalid_json"),
 
         // ---- product apps ----
+        ["product apps: PUT with a trailing comma"] = Put("/v1/products/shop/apps/api_app", """{"access_tag":"api_app","envs":[],}""", 400, "invalid_json"),
         ["product apps: truncated JSON"] = Post("/v1/products/shop/apps", """{"access_tag":"api_app","envs":[{""", 400, "invalid_json"),
         ["product apps: variable key with a homoglyph"] = Post("/v1/products/shop/apps", ProductApp($$"""[{"key":"ACC{{CyrillicA}}","value":"v"}]""", "[]"), 400, "validation_failed"),
         ["product apps: variable key with a trailing newline"] = Post("/v1/products/shop/apps", ProductApp("""[{"key":"ACCOUNT\n","value":"v"}]""", "[]"), 400, "validation_failed"),
@@ -282,6 +288,8 @@ public sealed class HostileInputCatalogueTests(HostileInputFixture fixture) : IC
         ["keys: role with a zero-width space"] = Post("/v1/keys", $$"""{"name":"k","role":"owner{{Zwsp}}"}""", 400, "validation_failed"),
         ["keys: apps tag with a trailing newline"] = Post("/v1/keys", """{"name":"k","role":"runtime","apps":["api_app\n"]}""", 400, "validation_failed"),
         ["keys: envs that is SQL"] = Post("/v1/keys", $$"""{"name":"k","role":"runtime","envs":["{{Drop}}"]}""", 400, "validation_failed"),
+        ["keys: apps with 10,000 items"] = Post("/v1/keys", $$"""{"name":"k","role":"runtime","apps":[{{string.Join(",", Enumerable.Repeat("\"api_app\"", 10_000))}}]}""", 400, "validation_failed"),
+        ["workspaces: truncated JSON"] = Post("/v1/workspaces", """{"name":"te""", 400, "invalid_json"),
         ["keys: name as an array"] = Post("/v1/keys", """{"name":["k"],"role":"viewer"}""", 400, "validation_failed"),
         ["keys: name with a lone surrogate"] = Post("/v1/keys", """{"name":"k\uDC00","role":"viewer"}""", 400, "validation_failed"),
         ["keys: role given twice"] = Post("/v1/keys", """{"name":"k","role":"viewer","role":"owner"}""", 400, "invalid_json"),
@@ -305,7 +313,11 @@ public sealed class HostileInputCatalogueTests(HostileInputFixture fixture) : IC
         ["actions: secret with LF bound into the auth header"] = Run("{}", 422, "invalid_header_value", authTag: "lf"),
         ["actions: secret with CR bound into the auth header"] = Run("{}", 422, "invalid_header_value", authTag: "cr"),
         ["actions: input header value with CR LF"] = Run("""{"headers":{"X-Note":"a\r\nX-Injected: yes"}}""", 422, "invalid_header_value"),
-        ["actions: input header Content-Length"] = Run("""{"headers":{"Content-Length":"0"}}""", 400, "invalid_header"),
+        ["actions: input header Content-Length"] = Run("""{"headers":{"Content-Length":"0"}}""", 400, "validation_failed"),
+        ["actions: input header Host pointing elsewhere"] = Run("""{"headers":{"Host":"evil.example"}}""", 400, "validation_failed"),
+        ["actions: input header Transfer-Encoding"] = Run("""{"headers":{"Transfer-Encoding":"chunked"}}""", 400, "validation_failed"),
+        ["actions: input header Connection"] = Run("""{"headers":{"connection":"upgrade"}}""", 400, "validation_failed"),
+        ["actions: input header Proxy-Authorization"] = Run("""{"headers":{"Proxy-Authorization":"Basic eA=="}}""", 400, "validation_failed"),
         ["actions: input header name with a space"] = Run("""{"headers":{"X Evil":"1"}}""", 400, "invalid_header"),
 
         // ---- webhook deliveries (no API key: the signature is the credential) ----
