@@ -105,12 +105,19 @@ public static class LatchServer
         // coherent only once the LISTEN session is up (caches bypass themselves until then).
         var changes = new StoreChanges(coherent: options.Store == StoreKind.Sqlite);
         ILatchStore store;
+        FileStream? dataDirectoryLock = null;
         try
         {
+            if (options.Store == StoreKind.Sqlite)
+            {
+                dataDirectoryLock = LockDataDirectory(dataDirectory);
+            }
+
             store = await OpenStoreAsync(options, dataDirectory, cancellationToken);
         }
         catch
         {
+            dataDirectoryLock?.Dispose();
             master.Key.Dispose();
             throw;
         }
@@ -145,6 +152,7 @@ public static class LatchServer
             keyring.Dispose();
             master.Key.Dispose();
             await store.DisposeAsync();
+            dataDirectoryLock?.Dispose();
             throw;
         }
 
@@ -299,6 +307,7 @@ public static class LatchServer
             keyring.Dispose();
             master.Key.Dispose();
             store.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            dataDirectoryLock?.Dispose();
         });
         return app;
     }
@@ -388,6 +397,27 @@ public static class LatchServer
             {
                 await readOnly.DisposeAsync();
             }
+        }
+    }
+
+    /// <summary>
+    /// The SQLite store serves one process: its caches trust that every change goes through this process. An exclusive
+    /// lock on <c>DATA/latch.lock</c> (released by the OS even on kill -9) makes a second <c>latch serve</c> on the same
+    /// directory refuse to start instead of serving stale values.
+    /// </summary>
+    private static FileStream LockDataDirectory(string dataDirectory)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        var path = Path.Combine(dataDirectory, "latch.lock");
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            throw new StartupException(
+                $"another latch serve is already using {dataDirectory} (it holds {path}). The embedded SQLite store serves one process; " +
+                "run several instances with --store postgres.", StartupFailedExitCode);
         }
     }
 

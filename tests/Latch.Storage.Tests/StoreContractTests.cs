@@ -422,6 +422,31 @@ public abstract class StoreContractTests
     }
 
     [Fact]
+    public async Task A_metadata_change_based_on_a_stale_read_conflicts_so_a_revocation_cannot_be_undone()
+    {
+        var ws = await NewWorkspaceAsync(Store);
+        await CreateSecretAsync(ws, Secret("K"));
+        var read = await Store.GetSecretAsync(ws, "K", None);
+        Assert.Equal(T0, read!.UpdatedAt);
+
+        // Two writers read the same row; the first revokes it (same version, later updated_at).
+        var revoked = Secret("K", revoked: true) with { UpdatedAt = T0.AddSeconds(1) };
+        Assert.Equal(UpdateResult.Updated, await Store.UpdateSecretAsync(ws, revoked, 1, null, null, Event(ws, "secret.revoked", "K"), None, expectedUpdatedAt: read.UpdatedAt));
+
+        // The second, still holding revoked = false from its read, must not overwrite it.
+        var stale = Secret("K", "new description") with { UpdatedAt = T0.AddSeconds(2) };
+        Assert.Equal(UpdateResult.VersionConflict, await Store.UpdateSecretAsync(ws, stale, 1, null, null, Event(ws, "secret.updated", "K"), None, expectedUpdatedAt: read.UpdatedAt));
+        var stored = await Store.GetSecretAsync(ws, "K", None);
+        Assert.True(stored!.Revoked);
+        Assert.Equal(T0.AddSeconds(1), stored.UpdatedAt);
+
+        // Re-read and re-applied, it goes through and keeps the revocation.
+        Assert.Equal(UpdateResult.Updated, await Store.UpdateSecretAsync(ws, stale with { Revoked = true }, 1, null, null, Event(ws, "secret.updated", "K"), None, expectedUpdatedAt: stored.UpdatedAt));
+        Assert.True((await Store.GetSecretAsync(ws, "K", None))!.Revoked);
+        Assert.Equal(2, (await ChainAsync(Store, ws)).Count(e => e.Action is "secret.updated" or "secret.revoked"));
+    }
+
+    [Fact]
     public async Task Deleting_a_secret_removes_every_version_and_the_key_starts_again_at_one()
     {
         var ws = await NewWorkspaceAsync(Store);

@@ -107,15 +107,38 @@ public sealed class AuditWriter : IAsyncDisposable
 #pragma warning restore CA1031
             {
                 _telemetry?.AuditWriteFailed(e);
-                var failure = new AuditUnavailableException(e);
-                foreach (var pending in batch)
+                if (batch.Count == 1)
                 {
-                    pending.Committed.TrySetException(failure);
+                    batch[0].Committed.TrySetException(new AuditUnavailableException(e));
+                }
+                else
+                {
+                    // One request's events must not fail everyone it was batched with (e.g. a value the database
+                    // refuses): each request is retried in its own transaction, and only what still fails is refused.
+                    await CommitEachAsync(batch);
                 }
             }
             finally
             {
                 Interlocked.Add(ref _queued, -events.Count);
+            }
+        }
+    }
+
+    private async Task CommitEachAsync(List<Pending> batch)
+    {
+        foreach (var pending in batch)
+        {
+            try
+            {
+                await _store.AppendAuditAsync(pending.Events, CancellationToken.None);
+                pending.Committed.TrySetResult();
+            }
+#pragma warning disable CA1031 // Same rule as the batch: fail the waiting request, never the writer loop.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                pending.Committed.TrySetException(new AuditUnavailableException(e));
             }
         }
     }

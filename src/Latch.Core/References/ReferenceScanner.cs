@@ -417,18 +417,34 @@ public static class JsonPath
         }
 
         sb.Append("['");
-        foreach (var c in name)
+        for (var i = 0; i < name.Length; i++)
         {
+            var c = name[i];
             if (c is '\'' or '\\')
             {
-                sb.Append('\\');
+                sb.Append('\\').Append(c);
             }
-
-            sb.Append(c);
+            else if (char.IsControl(c) || (char.IsSurrogate(c) && !IsPairAt(name, i)))
+            {
+                // Paths are stored in the audit log and shown in errors: control characters (NUL, which PostgreSQL
+                // text cannot hold, CR/LF that would forge log lines) and unpaired surrogates are written as \uXXXX.
+                sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+            }
+            else if (char.IsHighSurrogate(c))
+            {
+                sb.Append(c).Append(name[++i]);
+            }
+            else
+            {
+                sb.Append(c);
+            }
         }
 
         return sb.Append("']");
     }
+
+    private static bool IsPairAt(string text, int i) =>
+        char.IsHighSurrogate(text[i]) ? i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]) : i > 0 && char.IsHighSurrogate(text[i - 1]);
 
     internal static bool IsSimpleUtf8(ReadOnlySpan<byte> name)
     {

@@ -282,7 +282,7 @@ public sealed class SecretService
             }
 
             var audit = Event(workspaceId, action, actor, now) with { SecretKey = key, Version = updated.Version, Detail = detail };
-            switch (await Published(workspaceId, key, _store.UpdateSecretAsync(workspaceId, updated, current.Version, sealedValue, actor.Name, audit, cancellationToken)))
+            switch (await Published(workspaceId, key, _store.UpdateSecretAsync(workspaceId, updated, current.Version, sealedValue, actor.Name, audit, cancellationToken, expectedUpdatedAt: current.UpdatedAt)))
             {
                 case UpdateResult.Updated:
                     return updated;

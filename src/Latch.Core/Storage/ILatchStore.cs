@@ -86,8 +86,11 @@ public interface ILatchStore : IAsyncDisposable
     /// Replaces a secret's metadata if its current version is still <paramref name="expectedVersion"/>
     /// (optimistic concurrency). With <paramref name="newSealedValue"/>, adds version
     /// <c>updated.Version</c> (which must be <c>expectedVersion + 1</c>), recording <c>newSealedValue.KeyGeneration</c>.
+    /// With <paramref name="expectedUpdatedAt"/>, the row must also still carry that <c>updated_at</c>: changes that keep
+    /// the version (revoke, scope, environments, description) then cannot silently undo each other — the later writer
+    /// gets <see cref="UpdateResult.VersionConflict"/> and re-applies its change to what is stored.
     /// </summary>
-    Task<UpdateResult> UpdateSecretAsync(string workspaceId, SecretRecord updated, int expectedVersion, SealedValue? newSealedValue, string? createdBy, AuditEvent audit, CancellationToken cancellationToken);
+    Task<UpdateResult> UpdateSecretAsync(string workspaceId, SecretRecord updated, int expectedVersion, SealedValue? newSealedValue, string? createdBy, AuditEvent audit, CancellationToken cancellationToken, DateTimeOffset? expectedUpdatedAt = null);
 
     /// <summary>Deletes a secret and all its versions; false when it did not exist.</summary>
     Task<bool> DeleteSecretAsync(string workspaceId, string key, AuditEvent audit, CancellationToken cancellationToken);

@@ -58,6 +58,8 @@ public sealed class StoreChanges
 {
     private long _epoch;
     private volatile bool _coherent;
+    // Environment.TickCount64 until which coherence holds; long.MaxValue = no lease (a single-process store).
+    private long _leaseUntil = long.MaxValue;
 
     /// <summary>Creates the feed; <paramref name="coherent"/> is true when every change is heard (a single-process store).</summary>
     public StoreChanges(bool coherent = true) => _coherent = coherent;
@@ -65,8 +67,19 @@ public sealed class StoreChanges
     /// <summary>Raised after a change committed (synchronously, on the publishing thread: keep handlers cheap).</summary>
     public event Action<StoreChange>? Changed;
 
-    /// <summary>True while every committed change is reported here.</summary>
-    public bool IsCoherent => _coherent;
+    /// <summary>
+    /// True while every committed change is reported here. With a lease (see <see cref="RenewLease"/>), coherence also
+    /// lapses by itself when the lease is not renewed in time — a stalled notification connection cannot keep
+    /// caches trusted.
+    /// </summary>
+    public bool IsCoherent => _coherent && Environment.TickCount64 < Interlocked.Read(ref _leaseUntil);
+
+    /// <summary>
+    /// Extends coherence until <paramref name="validFor"/> from now. Called by a listener each time it has proven its
+    /// session alive; notifications queued before the proof have been delivered by then.
+    /// </summary>
+    public void RenewLease(TimeSpan validFor) =>
+        Interlocked.Exchange(ref _leaseUntil, Environment.TickCount64 + (long)validFor.TotalMilliseconds);
 
     /// <summary>Increments on every change and every coherence transition.</summary>
     public long Epoch => Interlocked.Read(ref _epoch);

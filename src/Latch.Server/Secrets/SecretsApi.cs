@@ -132,6 +132,11 @@ internal static class SecretsApi
         {
             errors["q"] = ["must be at most 100 characters"];
         }
+        else if (search is not null && search.Any(c => char.IsControl(c) || char.IsSurrogate(c)))
+        {
+            // Keys and descriptions hold neither; and PostgreSQL text cannot hold NUL.
+            errors["q"] = ["must not contain control characters or unpaired surrogates"];
+        }
 
         if (errors.Count > 0)
         {

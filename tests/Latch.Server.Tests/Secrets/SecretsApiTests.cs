@@ -157,6 +157,25 @@ public sealed class SecretsApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_revocation_racing_metadata_edits_is_never_undone_by_them()
+    {
+        for (var round = 0; round < 5; round++)
+        {
+            var key = $"RACED_REVOKE_{round}";
+            await Owner.CreateSecretAsync(new { key, value = "raced-value" });
+            var edits = Enumerable.Range(0, 12).Select(i => Owner.PatchJsonAsync($"/v1/secrets/{key}", new { description = $"edit {i}" })).ToList();
+            edits.Insert(6, Owner.PostAsync($"/v1/secrets/{key}/revoke", null));
+            var responses = await Task.WhenAll(edits);
+            Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+
+            // Every edit read the row before or after the revocation; none may write revoked = false back.
+            var stored = await (await Owner.GetAsync($"/v1/secrets/{key}")).ReadJsonAsync();
+            Assert.Equal("revoked", stored["status"]!.GetValue<string>());
+            await (await Owner.ResolveAsync(new { k = $"$Token{{{key}}}" }, "app", "dev")).AssertProblemAsync(422, "secret_revoked");
+        }
+    }
+
+    [Fact]
     public async Task Revoked_secret_never_resolves_until_unrevoked_or_rotated()
     {
         await Owner.CreateSecretAsync(new { key = "OLD_KEY", value = "old" });

@@ -205,6 +205,13 @@ public sealed class BadInputTests(BadInputServer fixture) : IClassFixture<BadInp
         if (bad.Body is not null)
         {
             request.Content = new ByteArrayContent(Encoding.UTF8.GetBytes(bad.Body));
+            if (bad.Status == 413)
+            {
+                // Wait for the server's verdict before sending the body: Kestrel answers 413 from Content-Length and
+                // closes the connection, and a client still writing the body would see a broken pipe instead.
+                request.Headers.ExpectContinue = true;
+            }
+
             if (bad.ContentType is not null)
             {
                 request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(bad.ContentType);

@@ -135,6 +135,25 @@ public sealed class DurabilityTests
     }
 
     [Fact]
+    public async Task A_second_server_on_the_same_data_directory_refuses_to_start_and_the_first_keeps_serving()
+    {
+        var dir = TestServer.NewDataDirectory();
+        var masterKey = SecretCalls.NewMasterKey();
+        var first = await TestServer.StartAsync(dir, masterKey);
+        await first.Owner.CreateSecretAsync(new { key = "ONE_WRITER", value = "one-writer-value" });
+
+        await using var second = await SecretCalls.StartServeAsync(new ServeOptions { Urls = "http://127.0.0.1:0", DataDirectory = dir, MasterKey = masterKey });
+        Assert.Equal(LatchServer.StartupFailedExitCode, await second.Run);
+        Assert.Contains("another latch serve is already using", second.Output, StringComparison.Ordinal);
+        Assert.Equal("one-writer-value", await first.Owner.ResolveValueAsync("ONE_WRITER"));
+
+        // Once the first stops, the directory is free again.
+        await first.DisposeAsync();
+        await using var third = await TestServer.StartAsync(dir, masterKey);
+        Assert.Equal("one-writer-value", await third.Owner.ResolveValueAsync("ONE_WRITER"));
+    }
+
+    [Fact]
     public async Task Stopping_the_server_closes_its_database_connections()
     {
         var server = await TestServer.StartAsync();

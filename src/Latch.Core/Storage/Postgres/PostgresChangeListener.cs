@@ -36,6 +36,7 @@ public sealed partial class PostgresChangeListener : IAsyncDisposable
             Pooling = false,
             // TCP keepalive so a silently dead peer is noticed even between probes.
             TcpKeepAlive = true,
+            Multiplexing = false,
         };
         _connectionString = builder.ConnectionString;
         _changes = changes;
@@ -43,7 +44,13 @@ public sealed partial class PostgresChangeListener : IAsyncDisposable
     }
 
     /// <summary>How often the listening session is probed; a failed probe makes the feed incoherent.</summary>
-    public static TimeSpan ProbeInterval { get; } = TimeSpan.FromMilliseconds(500);
+    public static TimeSpan ProbeInterval { get; } = TimeSpan.FromMilliseconds(400);
+
+    /// <summary>How long a successful probe keeps the feed coherent: a stalled session lapses within this.</summary>
+    public static TimeSpan Lease { get; } = TimeSpan.FromMilliseconds(900);
+
+    /// <summary>Longest a probe may take before the session counts as lost.</summary>
+    public static TimeSpan ProbeTimeout { get; } = TimeSpan.FromMilliseconds(400);
 
     /// <summary>Starts listening; completes once the first <c>LISTEN</c> is in place (or <paramref name="cancellationToken"/> fires).</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -69,6 +76,7 @@ public sealed partial class PostgresChangeListener : IAsyncDisposable
 
                 // Coherent from here on: changes committed before this point are dropped with the caches.
                 _changes.SetCoherent(true);
+                _changes.RenewLease(Lease);
                 _firstListen.TrySetResult();
                 backoff = TimeSpan.FromMilliseconds(100);
                 LogListening(_logger);
@@ -77,20 +85,22 @@ public sealed partial class PostgresChangeListener : IAsyncDisposable
                 {
                     // Returns early when a notification arrives (handled by the event above).
                     await connection.WaitAsync(ProbeInterval, stop);
-                    await probe.ExecuteScalarAsync(stop);
+                    using var probeTimeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
+                    probeTimeout.CancelAfter(ProbeTimeout);
+                    await probe.ExecuteScalarAsync(probeTimeout.Token);
+                    // Notifications sent before the probe's answer have been handled by now.
+                    _changes.RenewLease(Lease);
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
                 break;
             }
-            catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException or InvalidOperationException or OperationCanceledException)
+            catch (Exception e)
             {
-                if (_changes.IsCoherent)
-                {
-                    _changes.SetCoherent(false);
-                }
-
+                // Anything at all (a lost connection, a timed-out probe, a bad connection-string option): fall back to
+                // reading the database and try again; the loop must never die while caches might trust it.
+                _changes.SetCoherent(false);
                 LogLost(_logger, e.GetType().Name, (int)backoff.TotalMilliseconds);
                 // Start-up must not wait forever for a database that is down: the feed is incoherent, which is safe.
                 _firstListen.TrySetResult();
@@ -107,10 +117,8 @@ public sealed partial class PostgresChangeListener : IAsyncDisposable
             }
         }
 
-        if (_changes.IsCoherent)
-        {
-            _changes.SetCoherent(false);
-        }
+        _changes.SetCoherent(false);
+        _firstListen.TrySetResult();
     }
 
     /// <inheritdoc />

@@ -610,7 +610,7 @@ public sealed class PostgresStore : ILatchStore
     /// Concurrent updates of one secret serialise on the workspace's chain lock (and the row lock); the loser's
     /// <c>current_version</c> check then fails, so exactly one wins and a version is never stored twice.
     /// </remarks>
-    public Task<UpdateResult> UpdateSecretAsync(string workspaceId, SecretRecord updated, int expectedVersion, SealedValue? newSealedValue, string? createdBy, AuditEvent audit, CancellationToken cancellationToken)
+    public Task<UpdateResult> UpdateSecretAsync(string workspaceId, SecretRecord updated, int expectedVersion, SealedValue? newSealedValue, string? createdBy, AuditEvent audit, CancellationToken cancellationToken, DateTimeOffset? expectedUpdatedAt = null)
     {
         ArgumentNullException.ThrowIfNull(updated);
         ArgumentNullException.ThrowIfNull(audit);
@@ -621,11 +621,13 @@ public sealed class PostgresStore : ILatchStore
                 UPDATE secrets SET description = @Description, token_type = @TokenType, scope = @scope, envs = @envs,
                     expires_at = @ExpiresAt, revoked = @Revoked, current_version = @Version, updated_at = @updatedAt
                 WHERE workspace_id = @workspaceId AND secret_key = @Key AND current_version = @expectedVersion
+                  AND (@checkUpdatedAt = FALSE OR updated_at = @expectedUpdatedAt)
                 """,
                 new
                 {
                     workspaceId, updated.Key, updated.Description, updated.TokenType, scope = updated.Scope.ToArray(), envs = updated.Envs.ToArray(),
                     updated.ExpiresAt, updated.Revoked, updated.Version, updatedAt = Ticks(updated.UpdatedAt), expectedVersion,
+                    checkUpdatedAt = expectedUpdatedAt is not null, expectedUpdatedAt = expectedUpdatedAt is { } e ? Ticks(e) : 0L,
                 }, t, cancellationToken: cancellationToken));
             if (changed == 0)
             {

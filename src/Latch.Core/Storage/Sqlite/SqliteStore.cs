@@ -498,7 +498,7 @@ public sealed class SqliteStore : ILatchStore
         }, cancellationToken);
 
     /// <inheritdoc />
-    public Task<UpdateResult> UpdateSecretAsync(string workspaceId, SecretRecord updated, int expectedVersion, SealedValue? newSealedValue, string? createdBy, AuditEvent audit, CancellationToken cancellationToken) =>
+    public Task<UpdateResult> UpdateSecretAsync(string workspaceId, SecretRecord updated, int expectedVersion, SealedValue? newSealedValue, string? createdBy, AuditEvent audit, CancellationToken cancellationToken, DateTimeOffset? expectedUpdatedAt = null) =>
         WriteAsync(async (c, t) =>
         {
             var changed = await c.ExecuteAsync(new CommandDefinition(
@@ -506,11 +506,13 @@ public sealed class SqliteStore : ILatchStore
                 UPDATE secrets SET description = @Description, token_type = @TokenType, scope = @scope, envs = @envs,
                     expires_at = @ExpiresAt, revoked = @Revoked, current_version = @Version, updated_at = @updatedAt
                 WHERE workspace_id = @workspaceId AND secret_key = @Key AND current_version = @expectedVersion
+                  AND (@expectedUpdatedAt IS NULL OR updated_at = @expectedUpdatedAt)
                 """,
                 new
                 {
                     workspaceId, updated.Key, updated.Description, updated.TokenType, scope = Json(updated.Scope), envs = Json(updated.Envs),
                     updated.ExpiresAt, updated.Revoked, updated.Version, updatedAt = Time(updated.UpdatedAt), expectedVersion,
+                    expectedUpdatedAt = expectedUpdatedAt is { } e ? Time(e) : null,
                 }, t, cancellationToken: cancellationToken));
             if (changed == 0)
             {
