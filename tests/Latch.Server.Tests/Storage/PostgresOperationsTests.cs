@@ -115,6 +115,27 @@ public sealed class PostgresOperationsTests
         Assert.True(verify["ok"]!.GetValue<bool>(), verify.ToJsonString());
     }
 
+    [Fact]
+    public async Task Control_characters_in_property_names_are_audited_on_PostgreSQL_and_never_fail_a_batch()
+    {
+        // PostgreSQL text cannot hold NUL: the audit path must escape it, or the whole group commit would fail (503).
+        await using var db = await PostgresDatabase.CreateAsync();
+        await using var server = await TestServer.StartAsync(configure: o => o with { Store = StoreKind.Postgres, Connection = db.ConnectionString });
+        await server.Owner.CreateSecretAsync(new { key = "NUL_OK", value = "nul-ok-value" });
+
+        var failing = await server.Owner.ResolveAsync(System.Text.Json.Nodes.JsonNode.Parse("""{"a\u0000b":"$Token{NUL_OK}","gone\u0000":"$Token{NOPE}"}""")!, "any_app", "dev");
+        var problem = await failing.AssertProblemAsync(422, "secret_not_found");
+        Assert.Equal("$['gone\\u0000']", problem["errors"]![0]!["path"]!.GetValue<string>());
+
+        var parallel = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ =>
+            server.Owner.ResolveAsync(System.Text.Json.Nodes.JsonNode.Parse("""{"a\u0000b":"$Token{NUL_OK}","c\r\nd":"$Token{NUL_OK}"}""")!, "any_app", "dev")));
+        Assert.All(parallel, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        var verify = await (await server.Owner.GetAsync("/v1/audit/verify")).ReadJsonAsync();
+        Assert.True(verify["ok"]!.GetValue<bool>(), verify.ToJsonString());
+        // 8 resolutions × 2 references, each audited with its escaped path (plus the failing request's denial).
+        Assert.True((long)(await db.ScalarAsync("SELECT count(*) FROM audit_events WHERE action = 'secret.resolved' AND path LIKE '%\\u00%'"))! == 16);
+    }
+
     /// <summary>Runs a PostgreSQL client tool against the database of an Npgsql connection string (password via PGPASSWORD).</summary>
     private static async Task PgToolAsync(string tool, string connectionString, params string[] arguments)
     {
