@@ -96,8 +96,7 @@ internal static class MasterKeyCommand
         using (old.Key)
         using (next)
         {
-            MasterKeyRotationResult result;
-            try
+            var (result, exit) = await RunRotationAsync(context, async () =>
             {
                 await using (var inspection = await PostgresStore.OpenForInspectionAsync(connectionString, cancellationToken))
                 {
@@ -108,23 +107,11 @@ internal static class MasterKeyCommand
                 }
 
                 await using var store = await PostgresStore.OpenAsync(connectionString, cancellationToken);
-                result = await MasterKeyRotation.RotateAsync(store, old.Key, next, context.Env.Time, Actor, cancellationToken);
-            }
-            catch (MasterKeyMismatchException e)
+                return await MasterKeyRotation.RotateAsync(store, old.Key, next, context.Env.Time, Actor, cancellationToken);
+            }, $"old key from {old.Source}, store: {where}", $"Stop every latch serve instance on {where} first. ");
+            if (result is null)
             {
-                return await FailAsync(context, $"{e.Message} (old key from {old.Source}, store: {where})");
-            }
-            catch (MasterKeyRotationException e)
-            {
-                throw new CliFailureException(e.Message);
-            }
-            catch (StoreBusyException e)
-            {
-                throw new CliFailureException($"{e.Message} Stop every latch serve instance on {where} first. Nothing was changed.");
-            }
-            catch (Npgsql.NpgsqlException e)
-            {
-                throw new CliFailureException($"cannot reach {where}: {e.Message}. Nothing was changed.");
+                return exit;
             }
 
             if (context.Json)
@@ -170,22 +157,12 @@ internal static class MasterKeyCommand
         using (old.Key)
         using (next)
         {
-            MasterKeyRotationResult result;
-            try
+            var (result, exit) = await RunRotationAsync(context,
+                () => MasterKeyRotation.RotateSqliteAsync(dataDirectory, old.Key, next, context.Env.Time, Actor, cancellationToken),
+                $"old key from {old.Source}, store in {dataDirectory}", "");
+            if (result is null)
             {
-                result = await MasterKeyRotation.RotateSqliteAsync(dataDirectory, old.Key, next, context.Env.Time, Actor, cancellationToken);
-            }
-            catch (MasterKeyMismatchException e)
-            {
-                return await FailAsync(context, $"{e.Message} (old key from {old.Source}, store in {dataDirectory})");
-            }
-            catch (MasterKeyRotationException e)
-            {
-                throw new CliFailureException(e.Message);
-            }
-            catch (StoreBusyException e)
-            {
-                throw new CliFailureException($"{e.Message} Nothing was changed.");
+                return exit;
             }
 
             var defaultKeyFile = Path.Combine(dataDirectory, MasterKeySource.DefaultFileName);
@@ -285,6 +262,32 @@ internal static class MasterKeyCommand
             {
                 File.Delete(temporary);
             }
+        }
+    }
+
+    /// <summary>Runs a rotation and turns its refusals into the CLI's errors (a wrong old key exits 3).</summary>
+    private static async Task<(MasterKeyRotationResult? Result, int Exit)> RunRotationAsync(
+        CommandContext context, Func<Task<MasterKeyRotationResult>> rotate, string where, string busyAdvice)
+    {
+        try
+        {
+            return (await rotate(), ExitCodes.Success);
+        }
+        catch (MasterKeyMismatchException e)
+        {
+            return (null, await FailAsync(context, $"{e.Message} ({where})"));
+        }
+        catch (MasterKeyRotationException e)
+        {
+            throw new CliFailureException(e.Message);
+        }
+        catch (StoreBusyException e)
+        {
+            throw new CliFailureException($"{e.Message} {busyAdvice}Nothing was changed.");
+        }
+        catch (Npgsql.NpgsqlException e)
+        {
+            throw new CliFailureException($"cannot reach the store: {e.Message}. Nothing was changed.");
         }
     }
 
