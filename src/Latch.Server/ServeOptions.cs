@@ -67,6 +67,20 @@ public sealed record ServeOptions
     /// <summary>Clock (tests pass a fake one). Defaults to the system clock.</summary>
     public TimeProvider? TimeProvider { get; init; }
 
+    /// <summary>
+    /// The record's generated <c>ToString</c> would print every property: the master key, the bootstrap key and the
+    /// connection string (with its password) are left out, so an options object can never leak them into a log.
+    /// </summary>
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("Urls = ").Append(Urls).Append(", DataDirectory = ").Append(DataDirectory).Append(", Store = ").Append(Store)
+            .Append(", MasterKey = ").Append(MasterKey is null ? "null" : "***")
+            .Append(", MasterKeyFile = ").Append(MasterKeyFile)
+            .Append(", BootstrapKey = ").Append(BootstrapKey is null ? "null" : "***")
+            .Append(", Connection = ").Append(Connection is null ? "null" : "***");
+        return true;
+    }
+
     /// <summary>Replaces the default console logging (tests capture every line here).</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
 }

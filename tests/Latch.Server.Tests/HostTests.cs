@@ -44,4 +44,21 @@ public sealed class HostTests : IAsyncLifetime
         Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
         Assert.True(response.Headers.Contains("X-Request-Id"));
     }
+
+    [Fact]
+    public void Serve_options_never_print_the_master_key_bootstrap_key_or_connection_string()
+    {
+        var options = new ServeOptions
+        {
+            MasterKey = "bWFzdGVyLWtleS1tYXN0ZXIta2V5LW1hc3Rlci1rZXk=",
+            BootstrapKey = "bootstrap-key-that-must-not-print-0123456789",
+            Store = StoreKind.Postgres,
+            Connection = "Host=db;Username=latch;Password=connection-password-must-not-print",
+        };
+        var text = options.ToString();
+        Assert.Contains("Store = Postgres", text, StringComparison.Ordinal);
+        Assert.DoesNotContain(options.MasterKey, text, StringComparison.Ordinal);
+        Assert.DoesNotContain(options.BootstrapKey, text, StringComparison.Ordinal);
+        Assert.DoesNotContain("connection-password-must-not-print", text, StringComparison.Ordinal);
+    }
 }

@@ -32,6 +32,7 @@ internal sealed class ActionRunner
     private readonly IHttpClientFactory _httpClients;
     private readonly ServeOptions _options;
     private readonly EgressGuard _egress;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _allowedHosts = new(StringComparer.OrdinalIgnoreCase);
     private readonly LatchTelemetry? _telemetry;
 
     public ActionRunner(
@@ -334,6 +335,9 @@ internal sealed class ActionRunner
         return buffer.ToArray();
     }
 
+    /// <summary>How long an allowed early verdict is reused (the connect-time check stays authoritative).</summary>
+    private static readonly long EarlyVerdictMilliseconds = (long)TimeSpan.FromSeconds(30).TotalMilliseconds;
+
     private async Task<LatchError?> EarlyEgressRefusalAsync(string baseUrl, CancellationToken cancellationToken)
     {
         if (!Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri))
@@ -341,9 +345,24 @@ internal sealed class ActionRunner
             return null;
         }
 
+        // The early check only spares resolution and audit for a base URL that would be refused; every new connection
+        // is judged again by EgressGuard.ConnectAsync. So an allowed verdict is reused for a while instead of costing
+        // a DNS lookup on every action run; refusals are never reused.
+        var host = uri.IdnHost;
+        if (_allowedHosts.TryGetValue(host, out var until) && Environment.TickCount64 < until)
+        {
+            return null;
+        }
+
         try
         {
-            await _egress.AllowedAddressesAsync(uri.IdnHost, cancellationToken);
+            await _egress.AllowedAddressesAsync(host, cancellationToken);
+            if (_allowedHosts.Count >= 1024)
+            {
+                _allowedHosts.Clear();
+            }
+
+            _allowedHosts[host] = Environment.TickCount64 + EarlyVerdictMilliseconds;
             return null;
         }
         catch (EgressDeniedException denied) when (denied.Address is not null)

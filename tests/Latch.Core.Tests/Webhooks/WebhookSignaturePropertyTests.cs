@@ -44,8 +44,9 @@ public sealed class WebhookSignaturePropertyTests
             };
             var precheck = WebhookSignatures.Precheck(hook, n => headers.GetValueOrDefault(n));
             var result = WebhookSignatures.Verify(hook, n => headers.GetValueOrDefault(n), Encoding.UTF8.GetBytes(body), [new SecretValue("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")], Now);
-            Assert.False(result.Ok && precheck is not null);
-            Assert.True(result.Ok || Reasons.Contains(result.Reason), result.Reason);
+            // Random header text never carries a valid HMAC of a random body under this secret.
+            Assert.False(result.Ok);
+            Assert.True(Reasons.Contains(result.Reason), result.Reason);
             Assert.True(precheck is null || result.Reason == precheck);
         });
     }

@@ -44,7 +44,7 @@ public sealed class SecurityHeadersTests
             using var response = await send();
             Assert.True(status == (int)response.StatusCode, $"{name}: expected {status}, got {(int)response.StatusCode}");
             AssertCommon(response, name);
-            Assert.Equal(SecurityHeaders.ContentSecurityPolicy, Header(response, "Content-Security-Policy"));
+            Assert.Equal("default-src 'none'; frame-ancestors 'none'", Header(response, "Content-Security-Policy"));
             Assert.Equal(SecurityHeaders.PermissionsPolicy, Header(response, "Permissions-Policy"));
             Assert.True(response.Headers.CacheControl?.NoStore == true, $"{name}: Cache-Control is '{response.Headers.CacheControl}'");
             Assert.False(response.Headers.Contains("Strict-Transport-Security"), $"{name}: HSTS over plain HTTP");
@@ -63,6 +63,8 @@ public sealed class SecurityHeadersTests
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             AssertCommon(response, path);
             Assert.Equal(WorkbenchExtensions.ContentSecurityPolicy, Header(response, "Content-Security-Policy"));
+            Assert.StartsWith("default-src 'self'; script-src 'self';", Header(response, "Content-Security-Policy"), StringComparison.Ordinal);
+            Assert.Contains("frame-ancestors 'none'", Header(response, "Content-Security-Policy"), StringComparison.Ordinal);
             Assert.True(response.Headers.CacheControl?.NoCache == true, $"{path}: Cache-Control is '{response.Headers.CacheControl}'");
 
             using var conditional = new HttpRequestMessage(HttpMethod.Get, path);
@@ -79,7 +81,7 @@ public sealed class SecurityHeadersTests
         var https = new DefaultHttpContext();
         https.Request.Scheme = "https";
         SecurityHeaders.Apply(https);
-        Assert.Equal(SecurityHeaders.StrictTransportSecurity, https.Response.Headers.StrictTransportSecurity.ToString());
+        Assert.Equal("max-age=31536000", https.Response.Headers.StrictTransportSecurity.ToString());
 
         var http = new DefaultHttpContext();
         http.Request.Scheme = "http";

@@ -229,11 +229,7 @@ public sealed class TamperTests
         var (dir, masterKey) = await SeedAsync(("GENERATION", "generation-probe-value"), ("CONTROL", "control-value-untouched"));
         using (var db = DataFiles.Open(dir))
         {
-            if (!Columns(db, "secret_versions").Contains("key_generation"))
-            {
-                // Schema before V3 (data-key generations): nothing to tamper with.
-                return;
-            }
+            Assert.Contains("key_generation", Columns(db, "secret_versions"));
         }
 
         foreach (var generation in new long[] { 0, -1, 2, 99, int.MaxValue, (long)int.MaxValue + 1 })
@@ -383,11 +379,7 @@ public sealed class TamperTests
         var (dir, masterKey) = await SeedAsync(("FIRST_GENERATION", "sealed-by-generation-one"));
         using (var db = DataFiles.Open(dir))
         {
-            if (!Tables(db).Contains("data_keys"))
-            {
-                return (dir, masterKey);
-            }
-
+            Assert.Contains("data_keys", Tables(db));
             Assert.Equal(1, DataFiles.Execute(db, "UPDATE data_keys SET encryptions_reserved = $n", ("$n", (1L << 32) - (1L << 24))));
         }
 
@@ -407,17 +399,14 @@ public sealed class TamperTests
         return (dir, masterKey);
     }
 
-    /// <summary>A wrapped data key's row: <c>data_keys</c> (one per generation) from schema 3 on, <c>workspaces.wrapped_key</c> before.</summary>
+    /// <summary>A wrapped data key's row in <c>data_keys</c> (one per workspace and generation).</summary>
     private sealed record WrappedKey(string Description, byte[] Bytes, Action<SqliteConnection, byte[]> Write);
 
     private static List<WrappedKey> WrappedKeys(SqliteConnection db)
     {
         var keys = new List<WrappedKey>();
-        var generations = Tables(db).Contains("data_keys");
         using var select = db.CreateCommand();
-        select.CommandText = generations
-            ? "SELECT workspace_id, generation, wrapped_key FROM data_keys ORDER BY workspace_id, generation"
-            : "SELECT id, 1, wrapped_key FROM workspaces ORDER BY id";
+        select.CommandText = "SELECT workspace_id, generation, wrapped_key FROM data_keys ORDER BY workspace_id, generation";
         using var reader = select.ExecuteReader();
         while (reader.Read())
         {
@@ -425,10 +414,7 @@ public sealed class TamperTests
             var generation = reader.GetInt64(1);
             keys.Add(new WrappedKey($"{workspace} generation {generation}", (byte[])reader.GetValue(2), (connection, bytes) =>
             {
-                var changed = generations
-                    ? DataFiles.Execute(connection, "UPDATE data_keys SET wrapped_key = $k WHERE workspace_id = $w AND generation = $g", ("$k", bytes), ("$w", workspace), ("$g", generation))
-                    : DataFiles.Execute(connection, "UPDATE workspaces SET wrapped_key = $k WHERE id = $w", ("$k", bytes), ("$w", workspace));
-                Assert.Equal(1, changed);
+                Assert.Equal(1, DataFiles.Execute(connection, "UPDATE data_keys SET wrapped_key = $k WHERE workspace_id = $w AND generation = $g", ("$k", bytes), ("$w", workspace), ("$g", generation)));
             }));
         }
 

@@ -128,7 +128,7 @@ public sealed class MultiInstanceTests
         Assert.Equal(2L, await ListenersAsync(db));
 
         // Kill every listening session of this database: the instances must fall back to reading the database.
-        await db.AdminAsync($"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{db.Name}' AND application_name = 'latch-listener'");
+        Assert.Equal(2L, await db.AdminAsync($"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{db.Name}' AND application_name = 'latch-listener'"));
         var second = SecretCalls.DistinctValue("during");
         Assert.Equal(HttpStatusCode.OK, (await viaA.PatchJsonAsync("/v1/secrets/DROPPED", new { value = second })).StatusCode);
         await SeenWithinAsync(viaB, "DROPPED", second, "rotated while the notification connection was down");

@@ -133,9 +133,9 @@ public sealed partial class PostgresChangeListener : IAsyncDisposable
         _stop.Dispose();
     }
 
-    [LoggerMessage(EventId = 4100, Level = LogLevel.Information, Message = "Listening for other instances' changes")]
+    [LoggerMessage(EventId = 4110, Level = LogLevel.Information, Message = "Listening for other instances' changes")]
     private static partial void LogListening(ILogger logger);
 
-    [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "Lost the change notification connection ({ErrorType}); caches are bypassed until it is back (retrying in {DelayMs} ms)")]
+    [LoggerMessage(EventId = 4111, Level = LogLevel.Warning, Message = "Lost the change notification connection ({ErrorType}); caches are bypassed until it is back (retrying in {DelayMs} ms)")]
     private static partial void LogLost(ILogger logger, string errorType, int delayMs);
 }
