@@ -17,8 +17,8 @@ public static class AuditChain
     /// <summary>Returns the event with <see cref="AuditEvent.PrevHash"/> and <see cref="AuditEvent.Hash"/> set.</summary>
     public static AuditEvent Link(AuditEvent e, string previousHash)
     {
-        var linked = e with { PrevHash = previousHash, Hash = "" };
-        return linked with { Hash = Compute(linked) };
+        ArgumentNullException.ThrowIfNull(e);
+        return e with { PrevHash = previousHash, Hash = Compute(e, previousHash) };
     }
 
     /// <summary>The hash an event should carry given its fields and <see cref="AuditEvent.PrevHash"/>.</summary>
@@ -30,6 +30,11 @@ public static class AuditChain
     public static string Compute(AuditEvent e)
     {
         ArgumentNullException.ThrowIfNull(e);
+        return Compute(e, e.PrevHash);
+    }
+
+    private static string Compute(AuditEvent e, string previousHash)
+    {
         Span<char> at = stackalloc char[40];
         if (!e.At.UtcDateTime.TryFormat(at, out var atLength, "O", CultureInfo.InvariantCulture))
         {
@@ -44,7 +49,7 @@ public static class AuditChain
         }
 
         // Upper bound: per field a sign, ten digits and ':', and at most three UTF-8 bytes per UTF-16 unit.
-        var maxBytes = 18 * 12 + 3 * (Length(e.PrevHash) + Length(e.Id) + Length(e.WorkspaceId) + atLength + Length(e.Action) + Length(e.ActorKeyId)
+        var maxBytes = 18 * 12 + 3 * (Length(previousHash) + Length(e.Id) + Length(e.WorkspaceId) + atLength + Length(e.Action) + Length(e.ActorKeyId)
             + Length(e.ActorName) + Length(e.RequestId) + Length(e.Client) + Length(e.SecretKey) + Math.Max(0, versionLength) + Length(e.Product)
             + Length(e.App) + Length(e.Env) + Length(e.Context) + Length(e.Path) + Length(e.Code) + Length(e.Detail));
         byte[]? rented = null;
@@ -52,7 +57,7 @@ public static class AuditChain
         try
         {
             var n = 0;
-            n += Field(buffer[n..], e.PrevHash);
+            n += Field(buffer[n..], previousHash);
             n += Field(buffer[n..], e.Id);
             n += Field(buffer[n..], e.WorkspaceId);
             n += Field(buffer[n..], at[..atLength], isNull: false);
