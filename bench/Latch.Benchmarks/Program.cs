@@ -19,7 +19,7 @@ internal static class Program
     {
         if (args.Length > 0 && args[0] == "--profile")
         {
-            Profile.Run();
+            Profile.Run(args.Length > 1 ? args[1] : "10MB");
             return;
         }
 

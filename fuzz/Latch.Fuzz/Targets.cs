@@ -21,12 +21,58 @@ public static class Targets
     public static IReadOnlyDictionary<string, Action<byte[]>> All { get; } = new Dictionary<string, Action<byte[]>>(StringComparer.Ordinal)
     {
         ["references"] = References,
+        ["scanner"] = Scanner,
         ["dotenv"] = DotEnv,
         ["webhooks"] = Webhooks,
         ["binding"] = Binding,
     };
 
     private static readonly DateTimeOffset Now = DateTimeOffset.FromUnixTimeSeconds(1_800_000_000);
+
+    /// <summary>
+    /// Differential: the scanner's own strict tokenizer (the fast path) against the <see cref="System.Text.Json.Utf8JsonReader"/>
+    /// scan it must agree with — same references, paths, keys, malformed list and substitution output, or the same
+    /// <see cref="InvalidDocumentException"/> (message and position) — at the default depth limit and at a small one.
+    /// </summary>
+    public static void Scanner(byte[] input)
+    {
+        foreach (var depth in new[] { ReferenceScanner.DefaultMaxDepth, 3 })
+        {
+            var fast = ScanOutcome(() => ReferenceScanner.Scan(input, depth));
+            var reader = ScanOutcome(() => ReferenceScanner.ScanWithReader(input, depth));
+            Invariant(string.Equals(fast, reader, StringComparison.Ordinal), "the fast scanner and the Utf8JsonReader scan disagree");
+        }
+    }
+
+    private static string ScanOutcome(Func<ScannedDocument> scan)
+    {
+        ScannedDocument document;
+        try
+        {
+            document = scan();
+        }
+        catch (InvalidDocumentException e)
+        {
+            return $"error {e.Message} {e.ByteOffset} {e.LineNumber} {e.BytePositionInLine}";
+        }
+
+        var text = new StringBuilder();
+        text.Append("refs ").AppendJoin(" | ", document.References.Select(r => r.Path + " " + r.Key)).Append('\n');
+        text.Append("malformed ").AppendJoin(" | ", document.Malformed).Append('\n');
+        text.Append("keys ").AppendJoin(",", document.Keys).Append('\n');
+        text.Append("rewrites ").Append(document.HasRewrites).Append('\n');
+        if (document.Malformed.Count == 0)
+        {
+            var values = document.Keys.ToDictionary(k => k, k => new SecretValue("\"v\\\n\u0001" + k + "$Token{A}"), StringComparer.Ordinal);
+            var whole = document.Substitute(values);
+            var writer = new System.Buffers.ArrayBufferWriter<byte>(1);
+            document.Substitute(values, writer);
+            Invariant(System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(whole, writer.WrittenSpan), "the two substitution paths disagree");
+            text.Append(Convert.ToHexString(whole));
+        }
+
+        return text.ToString();
+    }
 
     /// <summary>ReferenceScanner, ResolutionEngine (check and resolve, against an in-memory store) and ReferenceText.</summary>
     public static void References(byte[] input)

@@ -28,6 +28,9 @@ internal static class JsonStringEscaper
         return result;
     }
 
+    /// <summary>Whether the text has a byte that must be escaped.</summary>
+    public static bool NeedsEscaping(ReadOnlySpan<byte> text) => text.IndexOfAny(NeedsEscape) >= 0;
+
     /// <summary>Length of the escaped form.</summary>
     public static int EscapedLength(ReadOnlySpan<byte> text)
     {

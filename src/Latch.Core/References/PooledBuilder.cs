@@ -2,11 +2,14 @@ using System.Buffers;
 
 namespace Latch.Core.References;
 
-/// <summary>A growable array backed by <see cref="ArrayPool{T}"/>: growing costs no garbage, and the final exact copy is the only allocation.</summary>
+/// <summary>
+/// A growable array backed by <see cref="ArrayPool{T}"/>: growing costs no garbage, and the final exact copy is the only
+/// allocation. Reusable: <see cref="Clear"/> keeps a small buffer for the next use and returns a large one to the pool.
+/// </summary>
 internal sealed class PooledBuilder<T>(int initialCapacity) : IDisposable
     where T : struct
 {
-    private T[] _items = ArrayPool<T>.Shared.Rent(initialCapacity);
+    private T[] _items = [];
 
     public int Count { get; private set; }
 
@@ -16,26 +19,38 @@ internal sealed class PooledBuilder<T>(int initialCapacity) : IDisposable
     {
         if (Count == _items.Length)
         {
-            var bigger = ArrayPool<T>.Shared.Rent(_items.Length * 2);
-            _items.AsSpan(0, Count).CopyTo(bigger);
-            ArrayPool<T>.Shared.Return(_items);
-            _items = bigger;
+            Grow();
         }
 
         _items[Count++] = item;
     }
 
-    public T[] ToArray() => _items.AsSpan(0, Count).ToArray();
+    public T[] ToArray() => Count == 0 ? [] : _items.AsSpan(0, Count).ToArray();
 
     public ReadOnlySpan<T> AsSpan() => _items.AsSpan(0, Count);
 
-    public void Dispose()
+    /// <summary>Empties the builder; the buffer is kept when it holds at most <paramref name="keepCapacity"/> items.</summary>
+    public void Clear(int keepCapacity)
     {
-        if (_items.Length > 0)
+        Count = 0;
+        if (_items.Length > keepCapacity)
         {
             ArrayPool<T>.Shared.Return(_items);
             _items = [];
-            Count = 0;
         }
+    }
+
+    public void Dispose() => Clear(0);
+
+    private void Grow()
+    {
+        var bigger = ArrayPool<T>.Shared.Rent(Math.Max(initialCapacity, _items.Length * 2));
+        _items.AsSpan(0, Count).CopyTo(bigger);
+        if (_items.Length > 0)
+        {
+            ArrayPool<T>.Shared.Return(_items);
+        }
+
+        _items = bigger;
     }
 }

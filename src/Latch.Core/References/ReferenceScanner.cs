@@ -25,19 +25,43 @@ public static class ReferenceScanner
     /// Not valid UTF-8 JSON, content after the value, or nesting deeper than <paramref name="maxDepth"/> — the only
     /// exception this method throws for any input bytes.
     /// </exception>
-    public static ScannedDocument Scan(ReadOnlyMemory<byte> utf8Json, int maxDepth = DefaultMaxDepth)
+    /// <remarks>
+    /// A strict tokenizer reads the document first; it accepts only JSON that <see cref="Utf8JsonReader"/> accepts too,
+    /// and gives up on anything else (invalid JSON, a byte-order mark, nesting beyond the limit, an invalid escape in a
+    /// string it must read). The scan is then done again with <see cref="Utf8JsonReader"/>, which decides and words the
+    /// error — so both paths produce the same document or the same exception.
+    /// </remarks>
+    public static ScannedDocument Scan(ReadOnlyMemory<byte> utf8Json, int maxDepth = DefaultMaxDepth) =>
+        Scan(utf8Json, maxDepth, fast: true);
+
+    /// <summary>The scan with <see cref="Utf8JsonReader"/> only (the reference the fast path is tested against).</summary>
+    internal static ScannedDocument ScanWithReader(ReadOnlyMemory<byte> utf8Json, int maxDepth = DefaultMaxDepth) =>
+        Scan(utf8Json, maxDepth, fast: false);
+
+    private static ScannedDocument Scan(ReadOnlyMemory<byte> utf8Json, int maxDepth, bool fast)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxDepth, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxDepth, MaxAllowedDepth);
-        var state = new ScanState(utf8Json, maxDepth);
+        var state = ScanState.Rent(maxDepth);
         try
         {
-            state.Run();
-            return state.ToDocument();
+            var span = utf8Json.Span;
+            if (!Utf8.IsValid(span))
+            {
+                throw ScanState.InvalidUtf8(span);
+            }
+
+            if (!fast || !state.TryRunFast(span))
+            {
+                state.Reset();
+                state.RunReader(span);
+            }
+
+            return state.ToDocument(utf8Json);
         }
         finally
         {
-            state.ReturnBuffers();
+            state.Release();
         }
     }
 
@@ -53,29 +77,434 @@ public static class ReferenceScanner
         public int Node;
     }
 
-    private sealed class ScanState(ReadOnlyMemory<byte> source, int maxDepth)
+    /// <summary>A distinct key seen by this thread's scans: its string (reused across scans) and its index in the current scan.</summary>
+    private struct KeyEntry
     {
+        public string Text;
+        public int Hash;
+        public int Next;
+        public int Index;
+        public int Scan;
+    }
+
+    /// <summary>
+    /// The working state of one scan. One instance is kept per thread and reused (its small buffers, and the strings of
+    /// the keys it has seen, so that a repeated key costs no allocation); large buffers go back to the pool.
+    /// </summary>
+    private sealed class ScanState
+    {
+        private const int KeepCapacity = 1024;
+        private const int KeepKeys = 1024;
+
+        /// <summary>Bytes a string scan stops at: the end quote, an escape, a control character (invalid), or <c>$</c>.</summary>
+        private static readonly SearchValues<byte> StringStops = SearchValues.Create(
+            "\0\u0001\u0002\u0003\u0004\u0005\u0006\u0007\b\t\n\u000B\f\r\u000E\u000F\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F\"\\$"u8);
+
+        [ThreadStatic]
+        private static ScanState? t_cached;
+
         private readonly List<ReferenceError> _malformed = [];
-        private readonly List<int> _malformedPositions = [];
+        private readonly PooledBuilder<int> _malformedPositions = new(16);
         private readonly List<string> _keys = [];
-        private readonly Dictionary<string, int> _keyIndex = new(StringComparer.Ordinal);
-        private readonly PooledBuilder<ScannedDocument.Rewrite> _rewrites = new(256);
-        private readonly PooledBuilder<ScannedDocument.PathNode> _nodes = new(256);
-        private readonly PooledBuilder<ScannedDocument.ReferenceEntry> _references = new(256);
+        private readonly PooledBuilder<ScannedDocument.Rewrite> _rewrites = new(64);
+        private readonly PooledBuilder<ScannedDocument.PathNode> _nodes = new(64);
+        private readonly PooledBuilder<ScannedDocument.ReferenceEntry> _references = new(64);
         private Frame[] _frames = new Frame[16];
         private int _depth;
+        private int _maxDepth;
         private byte[]? _unescaped;
+        private int[] _buckets = new int[64];
+        private KeyEntry[] _entries = new KeyEntry[32];
+        private int _entryCount;
+        private int _scanId;
 
-        public void Run()
+        public static ScanState Rent(int maxDepth)
         {
-            var span = source.Span;
-            if (!Utf8.IsValid(span))
+            var state = t_cached ?? new ScanState();
+            t_cached = null;
+            state._maxDepth = maxDepth;
+            state.Reset();
+            return state;
+        }
+
+        /// <summary>Forgets what a scan collected (not the key strings).</summary>
+        public void Reset()
+        {
+            _malformed.Clear();
+            _malformedPositions.Clear(KeepCapacity);
+            _keys.Clear();
+            _rewrites.Clear(KeepCapacity);
+            _nodes.Clear(KeepCapacity);
+            _references.Clear(KeepCapacity);
+            _depth = 0;
+            _scanId++;
+            if (_scanId == int.MaxValue)
             {
-                throw InvalidUtf8(span);
+                ClearKeys();
+                _scanId = 1;
             }
 
             _nodes.Add(new ScannedDocument.PathNode(-1, 0, 0, 0, ScannedDocument.PathNodeKind.Root)); // node 0: "$"
-            var reader = new Utf8JsonReader(span, new JsonReaderOptions { MaxDepth = maxDepth + 1 });
+        }
+
+        /// <summary>Returns large buffers to the pool and keeps this state for the thread's next scan.</summary>
+        public void Release()
+        {
+            Reset();
+            if (_unescaped is not null)
+            {
+                // It holds document text: back to the pool (as before), not kept with the thread.
+                ArrayPool<byte>.Shared.Return(_unescaped);
+                _unescaped = null;
+            }
+
+            if (_frames.Length > 256)
+            {
+                _frames = new Frame[16];
+            }
+
+            if (_entryCount > KeepKeys)
+            {
+                ClearKeys();
+            }
+
+            t_cached = this;
+        }
+
+        public ScannedDocument ToDocument(ReadOnlyMemory<byte> source) => new(
+            source,
+            _nodes.ToArray(),
+            _references.ToArray(),
+            _malformed.Count == 0 ? [] : _malformed.ToArray(),
+            _malformedPositions.ToArray(),
+            _keys.Count == 0 ? [] : _keys.ToArray(),
+            _rewrites.ToArray());
+
+        /// <summary>
+        /// The scan with a strict tokenizer of its own. False when the document is not plain valid JSON within the depth
+        /// limit, or a string it must read cannot be read: the caller then scans again with <see cref="Utf8JsonReader"/>.
+        /// </summary>
+        public bool TryRunFast(ReadOnlySpan<byte> span)
+        {
+            try
+            {
+                return RunFast(span);
+            }
+            catch (InvalidDocumentException)
+            {
+                return false;
+            }
+        }
+
+        private bool RunFast(ReadOnlySpan<byte> span)
+        {
+            var length = span.Length;
+            var pos = SkipWhitespace(span, 0);
+            if (pos >= length)
+            {
+                return false;
+            }
+
+            while (true)
+            {
+                // A value starts at pos (not whitespace, inside the document).
+                int end;
+                switch (span[pos])
+                {
+                    case (byte)'"':
+                        end = ScanString(span, pos, out var escaped, out var special);
+                        if (end < 0)
+                        {
+                            return false;
+                        }
+
+                        NextValue();
+                        if (special)
+                        {
+                            OnString(span, pos, end - pos - 2, escaped);
+                        }
+
+                        pos = end;
+                        break;
+                    case (byte)'{':
+                    case (byte)'[':
+                        var isArray = span[pos] == '[';
+                        NextValue();
+                        if (_depth >= _maxDepth)
+                        {
+                            return false;
+                        }
+
+                        Push(isArray, pos, span);
+                        pos = SkipWhitespace(span, pos + 1);
+                        if (pos >= length)
+                        {
+                            return false;
+                        }
+
+                        if (span[pos] == (isArray ? (byte)']' : (byte)'}'))
+                        {
+                            _depth--;
+                            pos++;
+                            break;
+                        }
+
+                        if (isArray)
+                        {
+                            continue;
+                        }
+
+                        goto Member;
+                    case (byte)'t':
+                        if (!span[pos..].StartsWith("true"u8))
+                        {
+                            return false;
+                        }
+
+                        NextValue();
+                        pos += 4;
+                        break;
+                    case (byte)'f':
+                        if (!span[pos..].StartsWith("false"u8))
+                        {
+                            return false;
+                        }
+
+                        NextValue();
+                        pos += 5;
+                        break;
+                    case (byte)'n':
+                        if (!span[pos..].StartsWith("null"u8))
+                        {
+                            return false;
+                        }
+
+                        NextValue();
+                        pos += 4;
+                        break;
+                    default:
+                        end = ScanNumber(span, pos);
+                        if (end < 0)
+                        {
+                            return false;
+                        }
+
+                        NextValue();
+                        pos = end;
+                        break;
+                }
+
+            AfterValue:
+                pos = SkipWhitespace(span, pos);
+                if (_depth == 0)
+                {
+                    return pos == length;
+                }
+
+                if (pos >= length)
+                {
+                    return false;
+                }
+
+                var c = span[pos];
+                var inArray = _frames[_depth - 1].IsArray;
+                if (c == ',')
+                {
+                    pos = SkipWhitespace(span, pos + 1);
+                    if (pos >= length)
+                    {
+                        return false;
+                    }
+
+                    if (inArray)
+                    {
+                        continue;
+                    }
+
+                    goto Member;
+                }
+
+                if (c == (inArray ? (byte)']' : (byte)'}'))
+                {
+                    _depth--;
+                    pos++;
+                    goto AfterValue;
+                }
+
+                return false;
+
+            Member:
+                // A property name starts at pos, then a colon, then a value.
+                if (span[pos] != '"')
+                {
+                    return false;
+                }
+
+                end = ScanString(span, pos, out var nameEscaped, out _);
+                if (end < 0)
+                {
+                    return false;
+                }
+
+                ref var frame = ref _frames[_depth - 1];
+                frame.NameStart = pos;
+                frame.NameLength = end - pos;
+                frame.NameEscaped = nameEscaped;
+                frame.Node = -1;
+                pos = SkipWhitespace(span, end);
+                if (pos >= length || span[pos] != ':')
+                {
+                    return false;
+                }
+
+                pos = SkipWhitespace(span, pos + 1);
+                if (pos >= length)
+                {
+                    return false;
+                }
+            }
+        }
+
+        private static int SkipWhitespace(ReadOnlySpan<byte> span, int pos)
+        {
+            while ((uint)pos < (uint)span.Length && span[pos] is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t')
+            {
+                pos++;
+            }
+
+            return pos;
+        }
+
+        /// <summary>
+        /// The end (after the closing quote) of the string token at <paramref name="quote"/>, or -1 when it is not a valid
+        /// JSON string. <paramref name="special"/>: it holds a <c>$</c> or a <c>\u</c> escape (it must be read for references).
+        /// </summary>
+        private static int ScanString(ReadOnlySpan<byte> span, int quote, out bool escaped, out bool special)
+        {
+            escaped = false;
+            special = false;
+            var i = quote + 1;
+            while (true)
+            {
+                var rel = span[i..].IndexOfAny(StringStops);
+                if (rel < 0)
+                {
+                    return -1;
+                }
+
+                i += rel;
+                switch (span[i])
+                {
+                    case (byte)'"':
+                        return i + 1;
+                    case (byte)'$':
+                        special = true;
+                        i++;
+                        break;
+                    case (byte)'\\':
+                        escaped = true;
+                        if (i + 1 >= span.Length)
+                        {
+                            return -1;
+                        }
+
+                        switch (span[i + 1])
+                        {
+                            case (byte)'"' or (byte)'\\' or (byte)'/' or (byte)'b' or (byte)'f' or (byte)'n' or (byte)'r' or (byte)'t':
+                                i += 2;
+                                break;
+                            case (byte)'u':
+                                if (i + 5 >= span.Length
+                                    || !char.IsAsciiHexDigit((char)span[i + 2]) || !char.IsAsciiHexDigit((char)span[i + 3])
+                                    || !char.IsAsciiHexDigit((char)span[i + 4]) || !char.IsAsciiHexDigit((char)span[i + 5]))
+                                {
+                                    return -1;
+                                }
+
+                                special = true;
+                                i += 6;
+                                break;
+                            default:
+                                return -1;
+                        }
+
+                        break;
+                    default:
+                        return -1; // a control character
+                }
+            }
+        }
+
+        /// <summary>The end of the number at <paramref name="pos"/> (RFC 8259 grammar), or -1.</summary>
+        private static int ScanNumber(ReadOnlySpan<byte> span, int pos)
+        {
+            var i = pos;
+            if (span[i] == '-')
+            {
+                i++;
+            }
+
+            if (i >= span.Length)
+            {
+                return -1;
+            }
+
+            if (span[i] == '0')
+            {
+                i++;
+            }
+            else if (char.IsAsciiDigit((char)span[i]))
+            {
+                i = SkipDigits(span, i + 1);
+            }
+            else
+            {
+                return -1;
+            }
+
+            if (i < span.Length && span[i] == '.')
+            {
+                var digits = i + 1;
+                i = SkipDigits(span, digits);
+                if (i == digits)
+                {
+                    return -1;
+                }
+            }
+
+            if (i < span.Length && (span[i] | 0x20) == 'e')
+            {
+                i++;
+                if (i < span.Length && span[i] is (byte)'+' or (byte)'-')
+                {
+                    i++;
+                }
+
+                var digits = i;
+                i = SkipDigits(span, digits);
+                if (i == digits)
+                {
+                    return -1;
+                }
+            }
+
+            return i;
+        }
+
+        private static int SkipDigits(ReadOnlySpan<byte> span, int i)
+        {
+            while (i < span.Length && char.IsAsciiDigit((char)span[i]))
+            {
+                i++;
+            }
+
+            return i;
+        }
+
+        /// <summary>The scan with <see cref="Utf8JsonReader"/>: decides validity and words every error.</summary>
+        public void RunReader(ReadOnlySpan<byte> span)
+        {
+            var reader = new Utf8JsonReader(span, new JsonReaderOptions { MaxDepth = _maxDepth + 1 });
             try
             {
                 while (reader.Read())
@@ -100,7 +529,13 @@ public static class ReferenceScanner
                             break;
                         case JsonTokenType.String:
                             NextValue();
-                            OnString(ref reader, span);
+                            var raw = reader.ValueSpan;
+                            var escaped = reader.ValueIsEscaped;
+                            if (raw.IndexOf((byte)'$') >= 0 || (escaped && raw.IndexOf("\\u"u8) >= 0))
+                            {
+                                OnString(span, (int)reader.TokenStartIndex, raw.Length, escaped);
+                            }
+
                             break;
                         default:
                             NextValue();
@@ -111,28 +546,6 @@ public static class ReferenceScanner
             catch (JsonException e)
             {
                 throw InvalidJson(e, span);
-            }
-        }
-
-        public ScannedDocument ToDocument() => new(
-            source,
-            _nodes.ToArray(),
-            _references.ToArray(),
-            _malformed,
-            [.. _malformedPositions],
-            _keys,
-            _rewrites.ToArray());
-
-        public void ReturnBuffers()
-        {
-            _rewrites.Dispose();
-            _nodes.Dispose();
-            _references.Dispose();
-
-            if (_unescaped is not null)
-            {
-                ArrayPool<byte>.Shared.Return(_unescaped);
-                _unescaped = null;
             }
         }
 
@@ -151,9 +564,9 @@ public static class ReferenceScanner
 
         private void Push(bool isArray, long offset, ReadOnlySpan<byte> span)
         {
-            if (_depth >= maxDepth)
+            if (_depth >= _maxDepth)
             {
-                throw At(string.Create(CultureInfo.InvariantCulture, $"Invalid JSON document: nesting deeper than {maxDepth} levels"), span, offset);
+                throw At(string.Create(CultureInfo.InvariantCulture, $"Invalid JSON document: nesting deeper than {_maxDepth} levels"), span, offset);
             }
 
             if (_depth == _frames.Length)
@@ -164,15 +577,14 @@ public static class ReferenceScanner
             _frames[_depth++] = new Frame { IsArray = isArray, Index = -1, Node = -1 };
         }
 
-        private void OnString(ref Utf8JsonReader reader, ReadOnlySpan<byte> span)
+        /// <summary>
+        /// Reads a string value that holds a <c>$</c> (or, escaped, a <c>\u</c> escape): its references, escapes and
+        /// malformed references. <paramref name="tokenStart"/> is its opening quote, <paramref name="rawLength"/> the
+        /// length between the quotes.
+        /// </summary>
+        private void OnString(ReadOnlySpan<byte> span, int tokenStart, int rawLength, bool escaped)
         {
-            var raw = reader.ValueSpan;
-            var escaped = reader.ValueIsEscaped;
-            if (raw.IndexOf((byte)'$') < 0 && !(escaped && raw.IndexOf("\\u"u8) >= 0))
-            {
-                return;
-            }
-
+            var raw = span.Slice(tokenStart + 1, rawLength);
             ReadOnlySpan<byte> content = raw;
             if (escaped)
             {
@@ -189,11 +601,13 @@ public static class ReferenceScanner
                 int length;
                 try
                 {
-                    length = reader.CopyString(_unescaped);
+                    var token = new Utf8JsonReader(span.Slice(tokenStart, rawLength + 2));
+                    token.Read();
+                    length = token.CopyString(_unescaped);
                 }
                 catch (InvalidOperationException)
                 {
-                    throw At("Invalid JSON document: a string escapes an invalid UTF-16 sequence", span, reader.TokenStartIndex);
+                    throw At("Invalid JSON document: a string escapes an invalid UTF-16 sequence", span, tokenStart);
                 }
 
                 content = _unescaped.AsSpan(0, length);
@@ -237,25 +651,58 @@ public static class ReferenceScanner
 
             if (rewrite)
             {
-                _rewrites.Add(new ScannedDocument.Rewrite((int)reader.TokenStartIndex, raw.Length + 2, escaped, firstReference));
+                _rewrites.Add(new ScannedDocument.Rewrite(tokenStart, rawLength + 2, escaped, firstReference));
             }
         }
 
+        /// <summary>The index of a (valid, hence ASCII) key in this scan's key list, adding it on first sight.</summary>
         private int InternKey(ReadOnlySpan<byte> key)
         {
-            Span<char> chars = stackalloc char[ReferenceGrammar.MaxKeyLength];
-            var n = Encoding.ASCII.GetChars(key, chars);
-            var lookup = _keyIndex.GetAlternateLookup<ReadOnlySpan<char>>();
-            if (lookup.TryGetValue(chars[..n], out var index))
+            var hasher = default(HashCode);
+            hasher.AddBytes(key);
+            var hash = hasher.ToHashCode();
+            for (var e = _buckets[hash & (_buckets.Length - 1)] - 1; e >= 0; e = _entries[e].Next)
             {
-                return index;
+                ref var entry = ref _entries[e];
+                if (entry.Hash == hash && Ascii.Equals(key, entry.Text))
+                {
+                    if (entry.Scan != _scanId)
+                    {
+                        entry.Scan = _scanId;
+                        entry.Index = _keys.Count;
+                        _keys.Add(entry.Text);
+                    }
+
+                    return entry.Index;
+                }
             }
 
-            var text = new string(chars[..n]);
-            index = _keys.Count;
+            if (_entryCount == _entries.Length)
+            {
+                Array.Resize(ref _entries, _entries.Length * 2);
+                _buckets = new int[_entries.Length * 2];
+                for (var e = 0; e < _entryCount; e++)
+                {
+                    ref var bucket = ref _buckets[_entries[e].Hash & (_buckets.Length - 1)];
+                    _entries[e].Next = bucket - 1;
+                    bucket = e + 1;
+                }
+            }
+
+            var text = Encoding.ASCII.GetString(key);
+            var index = _keys.Count;
             _keys.Add(text);
-            _keyIndex.Add(text, index);
+            ref var head = ref _buckets[hash & (_buckets.Length - 1)];
+            _entries[_entryCount] = new KeyEntry { Text = text, Hash = hash, Next = head - 1, Index = index, Scan = _scanId };
+            head = ++_entryCount;
             return index;
+        }
+
+        private void ClearKeys()
+        {
+            _buckets = new int[64];
+            _entries = new KeyEntry[32];
+            _entryCount = 0;
         }
 
         /// <summary>The path node of the value being read, creating the nodes of its enclosing members when needed.</summary>
@@ -337,7 +784,7 @@ public static class ReferenceScanner
                 column + 1);
         }
 
-        private static InvalidDocumentException InvalidUtf8(ReadOnlySpan<byte> span)
+        public static InvalidDocumentException InvalidUtf8(ReadOnlySpan<byte> span)
         {
             var offset = 0;
             while (offset < span.Length)

@@ -28,7 +28,7 @@ public sealed class ResolutionEngine
         ArgumentNullException.ThrowIfNull(document);
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(lookup);
-        var (_, failures) = await EvaluateAsync(document, target, lookup, cancellationToken);
+        var failures = await EvaluateAsync(document, target, lookup, cancellationToken);
         var checks = new ReferenceCheck[document.ReferenceCount];
         for (var i = 0; i < checks.Length; i++)
         {
@@ -45,36 +45,74 @@ public sealed class ResolutionEngine
     /// substituted: call <see cref="ScannedDocument.Substitute(IReadOnlyDictionary{string, SecretValue})"/> with them, or use
     /// <see cref="ResolveAsync"/>.
     /// </summary>
-    public async Task<ValueResolution> ResolveValuesAsync(ScannedDocument document, ResolutionTarget target, ISecretLookup lookup, CancellationToken cancellationToken)
+    public Task<ValueResolution> ResolveValuesAsync(ScannedDocument document, ResolutionTarget target, ISecretLookup lookup, CancellationToken cancellationToken) =>
+        ResolveValuesCoreAsync(document, target, lookup, cancellationToken).AsTask();
+
+    /// <summary>
+    /// Resolves the document: every reference checked, then (only if all passed) decrypted and substituted in one
+    /// pass. On failure there is no document and the errors list every failing reference in document order.
+    /// </summary>
+    public async Task<ResolutionOutcome> ResolveAsync(ScannedDocument document, ResolutionTarget target, ISecretLookup lookup, CancellationToken cancellationToken)
+    {
+        var values = await ResolveValuesCoreAsync(document, target, lookup, cancellationToken);
+        return values.IsSuccess
+            ? ResolutionOutcome.Success(document.Substitute(values.Values), values)
+            : ResolutionOutcome.Failure(values.Errors);
+    }
+
+    /// <summary>
+    /// <see cref="ResolveValuesAsync"/> as a <see cref="ValueTask{TResult}"/>: when the lookup completes synchronously (a
+    /// cache hit), so does this, without a state machine on the heap.
+    /// </summary>
+    private async ValueTask<ValueResolution> ResolveValuesCoreAsync(ScannedDocument document, ResolutionTarget target, ISecretLookup lookup, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(document);
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(lookup);
-        var (policies, failures) = await EvaluateAsync(document, target, lookup, cancellationToken);
-        if (document.Malformed.Count > 0 || Array.Exists(failures, f => f is not null))
+        var keys = document.Keys;
+        var policies = NoPolicies;
+        if (keys.Count > 0)
+        {
+            var pending = lookup.GetPoliciesAsync(keys, cancellationToken);
+            policies = pending.IsCompletedSuccessfully ? pending.Result : await pending;
+        }
+
+        // The checks, once per distinct key; failures are allocated only when something fails.
+        var now = _timeProvider.GetUtcNow();
+        var wanted = keys.Count == 0 ? [] : new SecretPolicy[keys.Count];
+        (string Code, string Message)?[]? failures = null;
+        for (var k = 0; k < wanted.Length; k++)
+        {
+            var policy = policies.GetValueOrDefault(keys[k]);
+            if (PolicyCheck.Failure(keys[k], policy, target, now) is { } failure)
+            {
+                (failures ??= new (string Code, string Message)?[keys.Count])[k] = failure;
+            }
+            else
+            {
+                wanted[k] = policy!;
+            }
+        }
+
+        if (document.Malformed.Count > 0 || failures is not null)
         {
             return ValueResolution.Failure(MergeErrors(document, failures));
         }
 
-        var keys = document.Keys;
         if (keys.Count == 0)
         {
-            return ValueResolution.Success(new Dictionary<string, SecretValue>(), []);
-        }
-
-        var wanted = new SecretPolicy[keys.Count];
-        for (var k = 0; k < wanted.Length; k++)
-        {
-            wanted[k] = policies[keys[k]];
+            return ValueResolution.Success(new KeyedValues(keys, []), []);
         }
 
         IReadOnlyDictionary<string, SecretValue> decrypted;
         try
         {
-            decrypted = await lookup.DecryptAsync(wanted, cancellationToken);
+            var pending = lookup.DecryptAsync(wanted, cancellationToken);
+            decrypted = pending.IsCompletedSuccessfully ? pending.Result : await pending;
         }
         catch (SecretIntegrityException e)
         {
+            failures = new (string Code, string Message)?[keys.Count];
             for (var k = 0; k < keys.Count; k++)
             {
                 if (e.Keys.Contains(keys[k], StringComparer.Ordinal))
@@ -86,49 +124,32 @@ public sealed class ResolutionEngine
             return ValueResolution.Failure(MergeErrors(document, failures));
         }
 
-        var values = new Dictionary<string, SecretValue>(wanted.Length, StringComparer.Ordinal);
+        var values = new SecretValue[wanted.Length];
         var versions = new int[wanted.Length];
-        var missing = false;
         for (var k = 0; k < wanted.Length; k++)
         {
             versions[k] = wanted[k].Version;
             if (decrypted.TryGetValue(keys[k], out var value))
             {
-                values[keys[k]] = value;
+                values[k] = value;
             }
             else
             {
                 // Deleted between the checks and decryption: not found, and never a half substitution.
-                failures[k] = PolicyCheck.Failure(keys[k], null, target, _timeProvider.GetUtcNow());
-                missing = true;
+                (failures ??= new (string Code, string Message)?[keys.Count])[k] = PolicyCheck.Failure(keys[k], null, target, _timeProvider.GetUtcNow());
             }
         }
 
-        if (missing)
+        if (failures is not null)
         {
             return ValueResolution.Failure(MergeErrors(document, failures));
         }
 
-        var resolved = new LazyList<ResolvedReference>(
-            document.ReferenceCount,
-            i => new ResolvedReference(document.ReferencePath(i), keys[document.ReferenceKey(i)], versions[document.ReferenceKey(i)]));
-        return ValueResolution.Success(values, resolved);
-    }
-
-    /// <summary>
-    /// Resolves the document: every reference checked, then (only if all passed) decrypted and substituted in one
-    /// pass. On failure there is no document and the errors list every failing reference in document order.
-    /// </summary>
-    public async Task<ResolutionOutcome> ResolveAsync(ScannedDocument document, ResolutionTarget target, ISecretLookup lookup, CancellationToken cancellationToken)
-    {
-        var values = await ResolveValuesAsync(document, target, lookup, cancellationToken);
-        return values.IsSuccess
-            ? ResolutionOutcome.Success(document.Substitute(values.Values), values)
-            : ResolutionOutcome.Failure(values.Errors);
+        return ValueResolution.Success(new KeyedValues(keys, values), new ResolvedReferences(document, versions));
     }
 
     /// <summary>Loads the policies (one call) and runs the checks once per distinct key.</summary>
-    private async Task<(IReadOnlyDictionary<string, SecretPolicy> Policies, (string Code, string Message)?[] Failures)> EvaluateAsync(
+    private async Task<(string Code, string Message)?[]> EvaluateAsync(
         ScannedDocument document, ResolutionTarget target, ISecretLookup lookup, CancellationToken cancellationToken)
     {
         var keys = document.Keys;
@@ -142,11 +163,11 @@ public sealed class ResolutionEngine
             failures[k] = PolicyCheck.Failure(keys[k], policies.GetValueOrDefault(keys[k]), target, now);
         }
 
-        return (policies, failures);
+        return failures;
     }
 
     /// <summary>Malformed references and failing references, interleaved in document order.</summary>
-    private static List<ReferenceError> MergeErrors(ScannedDocument document, (string Code, string Message)?[] failures)
+    private static List<ReferenceError> MergeErrors(ScannedDocument document, (string Code, string Message)?[]? failures)
     {
         var errors = new List<ReferenceError>();
         var positions = document.MalformedPositions;
@@ -160,7 +181,7 @@ public sealed class ResolutionEngine
             }
 
             var key = document.ReferenceKey(i);
-            if (failures[key] is { } failure)
+            if (failures?[key] is { } failure)
             {
                 errors.Add(new ReferenceError(document.ReferencePath(i), document.Keys[key], failure.Code, failure.Message));
             }
@@ -172,5 +193,15 @@ public sealed class ResolutionEngine
         }
 
         return errors;
+    }
+
+    /// <summary>The resolved references of a successful resolution, created on first access.</summary>
+    private sealed class ResolvedReferences(ScannedDocument document, int[] versions) : LazyList<ResolvedReference>(document.ReferenceCount)
+    {
+        protected override ResolvedReference Create(int index)
+        {
+            var key = document.ReferenceKey(index);
+            return new ResolvedReference(document.ReferencePath(index), document.Keys[key], versions[key]);
+        }
     }
 }

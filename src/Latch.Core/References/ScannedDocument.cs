@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Security.Cryptography;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -18,6 +19,7 @@ public sealed class ScannedDocument
     private readonly int[] _malformedPositions;
     private readonly Rewrite[] _rewrites;
     private NodePath? _lastPath;
+    private FoundReferences? _found;
 
     internal ScannedDocument(
         ReadOnlyMemory<byte> source,
@@ -35,11 +37,10 @@ public sealed class ScannedDocument
         _malformedPositions = malformedPositions;
         Keys = keys;
         _rewrites = rewrites;
-        References = new LazyList<FoundReference>(references.Length, i => new FoundReference(ReferencePath(i), Keys[_references[i].Key]));
     }
 
     /// <summary>Every reference occurrence, in document order (paths are built on first access).</summary>
-    public IReadOnlyList<FoundReference> References { get; }
+    public IReadOnlyList<FoundReference> References => _found ??= new FoundReferences(this);
 
     /// <summary>Every malformed reference (code <c>malformed_reference</c>), in document order.</summary>
     public IReadOnlyList<ReferenceError> Malformed { get; }
@@ -192,38 +193,62 @@ public sealed class ScannedDocument
     public byte[] Substitute(IReadOnlyDictionary<string, SecretValue> values)
     {
         ArgumentNullException.ThrowIfNull(values);
-        var escaped = PrepareValues(values);
+        using var prepared = PrepareValues(values);
         var source = _source.Span;
         if (_rewrites.Length == 0)
         {
             return source.ToArray();
         }
 
-        var scratch = RenderRewrites(escaped, out var lengths, out var rendered, out var removed);
+        long rendered = 0;
+        long removed = 0;
+        for (var i = 0; i < _rewrites.Length; i++)
+        {
+            rendered += RewriteBound(i, prepared);
+            removed += _rewrites[i].Length;
+        }
+
+        if (rendered > Array.MaxLength || source.Length - removed + rendered > Array.MaxLength)
+        {
+            throw new InvalidOperationException("The resolved document would be too large.");
+        }
+
+        // The rewritten strings first (into a pooled buffer, wiped afterwards: it holds values), then the document.
+        var scratch = ArrayPool<byte>.Shared.Rent((int)rendered);
+        var lengths = ArrayPool<int>.Shared.Rent(_rewrites.Length);
+        byte[]? unescaped = null;
+        var w = 0;
         try
         {
-            var result = new byte[source.Length - removed + rendered];
-            var w = 0;
-            var prev = 0;
+            for (var i = 0; i < _rewrites.Length; i++)
+            {
+                lengths[i] = RenderRewrite(i, source, prepared, scratch.AsSpan(w), ref unescaped);
+                w += lengths[i];
+            }
+
+            var result = new byte[source.Length - (int)removed + w];
             var r = 0;
+            var prev = 0;
+            var at = 0;
             for (var i = 0; i < _rewrites.Length; i++)
             {
                 var rw = _rewrites[i];
-                source[prev..rw.Start].CopyTo(result.AsSpan(w));
-                w += rw.Start - prev;
-                scratch.AsSpan(r, lengths[i]).CopyTo(result.AsSpan(w));
-                w += lengths[i];
+                source[prev..rw.Start].CopyTo(result.AsSpan(at));
+                at += rw.Start - prev;
+                scratch.AsSpan(r, lengths[i]).CopyTo(result.AsSpan(at));
+                at += lengths[i];
                 r += lengths[i];
                 prev = rw.Start + rw.Length;
             }
 
-            source[prev..].CopyTo(result.AsSpan(w));
+            source[prev..].CopyTo(result.AsSpan(at));
             return result;
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(scratch);
+            Wipe(scratch, w);
             ArrayPool<int>.Shared.Return(lengths);
+            ReturnUnescaped(unescaped);
         }
     }
 
@@ -235,7 +260,7 @@ public sealed class ScannedDocument
     {
         ArgumentNullException.ThrowIfNull(values);
         ArgumentNullException.ThrowIfNull(output);
-        var escaped = PrepareValues(values);
+        using var prepared = PrepareValues(values);
         var source = _source.Span;
         if (_rewrites.Length == 0)
         {
@@ -243,185 +268,195 @@ public sealed class ScannedDocument
             return;
         }
 
-        var scratch = RenderRewrites(escaped, out var lengths, out var rendered, out var removed);
+        long total = source.Length;
+        for (var i = 0; i < _rewrites.Length; i++)
+        {
+            var bound = RewriteBound(i, prepared);
+            if (bound > Array.MaxLength)
+            {
+                throw new InvalidOperationException("The resolved document would be too large.");
+            }
+
+            total += bound - _rewrites[i].Length;
+        }
+
+        if (total > Array.MaxLength)
+        {
+            throw new InvalidOperationException("The resolved document would be too large.");
+        }
+
+        // Each rewritten string is rendered straight into the output; everything between is copied.
+        byte[]? unescaped = null;
         try
         {
-            var total = source.Length - removed + rendered;
-            var dest = output.GetSpan(total);
-            if (dest.Length >= total)
+            var prev = 0;
+            for (var i = 0; i < _rewrites.Length; i++)
             {
-                var w = 0;
-                var prev = 0;
-                var r = 0;
-                for (var i = 0; i < _rewrites.Length; i++)
+                var rw = _rewrites[i];
+                var gap = rw.Start - prev;
+                var bound = (int)RewriteBound(i, prepared);
+                var dest = output.GetSpan(gap + bound);
+                if (dest.Length >= gap + bound)
                 {
-                    var rw = _rewrites[i];
-                    source[prev..rw.Start].CopyTo(dest[w..]);
-                    w += rw.Start - prev;
-                    scratch.AsSpan(r, lengths[i]).CopyTo(dest[w..]);
-                    w += lengths[i];
-                    r += lengths[i];
-                    prev = rw.Start + rw.Length;
+                    source.Slice(prev, gap).CopyTo(dest);
+                    output.Advance(gap + RenderRewrite(i, source, prepared, dest[gap..], ref unescaped));
+                }
+                else
+                {
+                    WriteAll(output, source.Slice(prev, gap));
+                    var temp = ArrayPool<byte>.Shared.Rent(bound);
+                    var n = 0;
+                    try
+                    {
+                        n = RenderRewrite(i, source, prepared, temp, ref unescaped);
+                        WriteAll(output, temp.AsSpan(0, n));
+                    }
+                    finally
+                    {
+                        Wipe(temp, n);
+                    }
                 }
 
-                source[prev..].CopyTo(dest[w..]);
-                output.Advance(total);
+                prev = rw.Start + rw.Length;
             }
-            else
-            {
-                var prev = 0;
-                var r = 0;
-                for (var i = 0; i < _rewrites.Length; i++)
-                {
-                    var rw = _rewrites[i];
-                    WriteAll(output, source[prev..rw.Start]);
-                    WriteAll(output, scratch.AsSpan(r, lengths[i]));
-                    r += lengths[i];
-                    prev = rw.Start + rw.Length;
-                }
 
-                WriteAll(output, source[prev..]);
-            }
+            WriteAll(output, source[prev..]);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(scratch);
-            ArrayPool<int>.Shared.Return(lengths);
+            ReturnUnescaped(unescaped);
         }
     }
 
-    private byte[][] PrepareValues(IReadOnlyDictionary<string, SecretValue> values)
+    /// <summary>The escaped UTF-8 form of every key's value, in one pooled buffer (wiped when disposed).</summary>
+    private PreparedValues PrepareValues(IReadOnlyDictionary<string, SecretValue> values)
     {
         if (Malformed.Count > 0)
         {
             throw new InvalidOperationException("The document has malformed secret references; it cannot be substituted.");
         }
 
-        var escaped = new byte[Keys.Count][];
-        for (var k = 0; k < escaped.Length; k++)
+        var keys = Keys;
+        if (values is KeyedValues own && ReferenceEquals(own.KeyList, keys))
         {
-            if (!values.TryGetValue(Keys[k], out var value))
-            {
-                throw new InvalidOperationException($"No value was given for secret '{Keys[k]}'.");
-            }
-
-            escaped[k] = JsonStringEscaper.Escape(value.Reveal());
+            // The engine's own result for this document: the values by key index, no lookups.
+            return new PreparedValues(own.ValueArray, keys.Count);
         }
 
-        return escaped;
-    }
-
-    /// <summary>Renders every rewritten string token, one after another, into a pooled buffer.</summary>
-    private byte[] RenderRewrites(byte[][] escaped, out int[] lengths, out int rendered, out int removed)
-    {
-        var source = _source.Span;
-        long bound = 0;
-        removed = 0;
-        foreach (var rw in _rewrites)
-        {
-            removed += rw.Length;
-            bound += rw.Escaped ? 6L * rw.Length : rw.Length;
-        }
-
-        foreach (var r in _references)
-        {
-            bound += escaped[r.Key].Length;
-        }
-
-        if (bound > Array.MaxLength)
-        {
-            throw new InvalidOperationException("The resolved document would be too large.");
-        }
-
-        var scratch = ArrayPool<byte>.Shared.Rent((int)bound);
-        lengths = ArrayPool<int>.Shared.Rent(_rewrites.Length);
-        byte[]? unescaped = null;
-        var w = 0;
+        var found = keys.Count == 0 ? [] : ArrayPool<SecretValue>.Shared.Rent(keys.Count);
         try
         {
-            for (var i = 0; i < _rewrites.Length; i++)
+            for (var k = 0; k < keys.Count; k++)
             {
-                var rw = _rewrites[i];
-                var token = source.Slice(rw.Start, rw.Length);
-                ReadOnlySpan<byte> content;
-                if (rw.Escaped)
+                if (!values.TryGetValue(keys[k], out found[k]!))
                 {
-                    if (unescaped is null || unescaped.Length < token.Length)
-                    {
-                        if (unescaped is not null)
-                        {
-                            ArrayPool<byte>.Shared.Return(unescaped);
-                        }
-
-                        unescaped = ArrayPool<byte>.Shared.Rent(Math.Max(token.Length, 256));
-                    }
-
-                    var reader = new Utf8JsonReader(token);
-                    reader.Read();
-                    content = unescaped.AsSpan(0, reader.CopyString(unescaped));
+                    throw new InvalidOperationException($"No value was given for secret '{keys[k]}'.");
                 }
-                else
-                {
-                    content = token[1..^1];
-                }
-
-                var start = w;
-                scratch[w++] = (byte)'"';
-                var reference = rw.FirstReference;
-                for (var pos = 0; pos < content.Length;)
-                {
-                    var s = ReferenceGrammar.Next(content, pos);
-                    switch (s.Kind)
-                    {
-                        case SegmentKind.Literal:
-                            var literal = content.Slice(s.Start, s.Length);
-                            if (rw.Escaped)
-                            {
-                                w += JsonStringEscaper.Write(literal, scratch.AsSpan(w));
-                            }
-                            else
-                            {
-                                literal.CopyTo(scratch.AsSpan(w));
-                                w += literal.Length;
-                            }
-
-                            break;
-                        case SegmentKind.Escape:
-                            content.Slice(s.Start + 1, s.Length - 1).CopyTo(scratch.AsSpan(w));
-                            w += s.Length - 1;
-                            break;
-                        case SegmentKind.Reference:
-                            var value = escaped[_references[reference++].Key];
-                            value.CopyTo(scratch.AsSpan(w));
-                            w += value.Length;
-                            break;
-                        default:
-                            throw new InvalidOperationException("The document has malformed secret references; it cannot be substituted.");
-                    }
-
-                    pos = s.End;
-                }
-
-                scratch[w++] = (byte)'"';
-                lengths[i] = w - start;
             }
-        }
-        catch
-        {
-            ArrayPool<byte>.Shared.Return(scratch);
-            ArrayPool<int>.Shared.Return(lengths);
-            throw;
+
+            return new PreparedValues(found, keys.Count);
         }
         finally
         {
-            if (unescaped is not null)
+            if (found.Length > 0)
             {
-                ArrayPool<byte>.Shared.Return(unescaped);
+                ArrayPool<SecretValue>.Shared.Return(found, clearArray: true);
             }
         }
+    }
 
-        rendered = w;
-        return scratch;
+    /// <summary>Largest size of rewrite <paramref name="i"/> once rendered.</summary>
+    private long RewriteBound(int i, in PreparedValues values)
+    {
+        var rw = _rewrites[i];
+        long bound = rw.Escaped ? 6L * rw.Length : rw.Length;
+        var last = i + 1 < _rewrites.Length ? _rewrites[i + 1].FirstReference : _references.Length;
+        for (var r = rw.FirstReference; r < last; r++)
+        {
+            bound += values.Length(_references[r].Key);
+        }
+
+        return bound;
+    }
+
+    /// <summary>Renders rewritten string token <paramref name="i"/> (quotes included); returns its length.</summary>
+    private int RenderRewrite(int i, ReadOnlySpan<byte> source, in PreparedValues values, Span<byte> dest, ref byte[]? unescaped)
+    {
+        var rw = _rewrites[i];
+        var token = source.Slice(rw.Start, rw.Length);
+        ReadOnlySpan<byte> content;
+        if (rw.Escaped)
+        {
+            if (unescaped is null || unescaped.Length < token.Length)
+            {
+                ReturnUnescaped(unescaped);
+                unescaped = ArrayPool<byte>.Shared.Rent(Math.Max(token.Length, 256));
+            }
+
+            var reader = new Utf8JsonReader(token);
+            reader.Read();
+            content = unescaped.AsSpan(0, reader.CopyString(unescaped));
+        }
+        else
+        {
+            content = token[1..^1];
+        }
+
+        var w = 0;
+        dest[w++] = (byte)'"';
+        var reference = rw.FirstReference;
+        for (var pos = 0; pos < content.Length;)
+        {
+            var s = ReferenceGrammar.Next(content, pos);
+            switch (s.Kind)
+            {
+                case SegmentKind.Literal:
+                    var literal = content.Slice(s.Start, s.Length);
+                    if (rw.Escaped)
+                    {
+                        w += JsonStringEscaper.Write(literal, dest[w..]);
+                    }
+                    else
+                    {
+                        literal.CopyTo(dest[w..]);
+                        w += literal.Length;
+                    }
+
+                    break;
+                case SegmentKind.Escape:
+                    content.Slice(s.Start + 1, s.Length - 1).CopyTo(dest[w..]);
+                    w += s.Length - 1;
+                    break;
+                case SegmentKind.Reference:
+                    var value = values.Escaped(_references[reference++].Key);
+                    value.CopyTo(dest[w..]);
+                    w += value.Length;
+                    break;
+                default:
+                    throw new InvalidOperationException("The document has malformed secret references; it cannot be substituted.");
+            }
+
+            pos = s.End;
+        }
+
+        dest[w++] = (byte)'"';
+        return w;
+    }
+
+    private static void ReturnUnescaped(byte[]? unescaped)
+    {
+        if (unescaped is not null)
+        {
+            // It may hold the text around references; never values.
+            ArrayPool<byte>.Shared.Return(unescaped);
+        }
+    }
+
+    /// <summary>Clears the first <paramref name="used"/> bytes (they held secret values) and returns the buffer to the pool.</summary>
+    private static void Wipe(byte[] buffer, int used)
+    {
+        CryptographicOperations.ZeroMemory(buffer.AsSpan(0, used));
+        ArrayPool<byte>.Shared.Return(buffer);
     }
 
     private static void WriteAll(IBufferWriter<byte> output, ReadOnlySpan<byte> data)
@@ -434,6 +469,84 @@ public sealed class ScannedDocument
             output.Advance(n);
             data = data[n..];
         }
+    }
+
+    /// <summary>The escaped UTF-8 values of a document's keys, by key index, in one pooled buffer that is wiped on dispose.</summary>
+    private readonly struct PreparedValues : IDisposable
+    {
+        private readonly byte[] _buffer;
+        private readonly int[] _ranges;
+
+        public PreparedValues(SecretValue[] values, int count)
+        {
+            long bound = 0;
+            for (var k = 0; k < count; k++)
+            {
+                // Room for the UTF-8 form escaped (at most 6 bytes per byte) and, while escaping, the unescaped copy.
+                bound += 6L * Encoding.UTF8.GetMaxByteCount(values[k].Reveal().Length);
+            }
+
+            if (bound > Array.MaxLength)
+            {
+                throw new InvalidOperationException("The resolved document would be too large.");
+            }
+
+            _ranges = count == 0 ? [] : ArrayPool<int>.Shared.Rent(2 * count);
+            _buffer = bound == 0 ? [] : ArrayPool<byte>.Shared.Rent((int)bound);
+            var w = 0;
+            for (var k = 0; k < count; k++)
+            {
+                var text = values[k].Reveal();
+                var dest = _buffer.AsSpan(w);
+                var n = Encoding.UTF8.GetBytes(text, dest);
+                if (JsonStringEscaper.NeedsEscaping(dest[..n]))
+                {
+                    // Escape in place from the end of the free space: encode again there, then write the escaped form here.
+                    var tail = _buffer.AsSpan(_buffer.Length - n);
+                    dest[..n].CopyTo(tail);
+                    n = JsonStringEscaper.Write(tail, dest);
+                    tail.Clear();
+                }
+
+                _ranges[2 * k] = w;
+                _ranges[(2 * k) + 1] = n;
+                w += n;
+            }
+
+            Used = w;
+        }
+
+        private int Used { get; }
+
+        public int Length(int key) => _ranges[(2 * key) + 1];
+
+        public ReadOnlySpan<byte> Escaped(int key) => _buffer.AsSpan(_ranges[2 * key], _ranges[(2 * key) + 1]);
+
+        public void Dispose()
+        {
+            if (_buffer is null)
+            {
+                return;
+            }
+
+            if (_buffer.Length > 0)
+            {
+                CryptographicOperations.ZeroMemory(_buffer.AsSpan(0, Used));
+                ArrayPool<byte>.Shared.Return(_buffer);
+            }
+
+            if (_ranges.Length > 0)
+            {
+                ArrayPool<int>.Shared.Return(_ranges);
+            }
+        }
+    }
+
+    /// <summary><see cref="References"/>: built on first access.</summary>
+    private sealed class FoundReferences(ScannedDocument document) : LazyList<FoundReference>(document.ReferenceCount)
+    {
+        protected override FoundReference Create(int index) =>
+            new(document.ReferencePath(index), document.Keys[document.ReferenceKey(index)]);
     }
 
     /// <summary>The last path built, shared by the references of one string value.</summary>
@@ -454,6 +567,22 @@ public sealed class ScannedDocument
         Index,
     }
 
-    /// <summary>One step of a JSON path: a property (its name token's range in the source) or an array index.</summary>
-    internal readonly record struct PathNode(int Parent, int NameStart, int NameLength, int Index, PathNodeKind Kind);
+    /// <summary>
+    /// One step of a JSON path: a property (its name token's range in the source) or an array index. The start of a name
+    /// and an index share a field, so a node is 16 bytes (a large document holds a node per member on a reference's path).
+    /// </summary>
+    internal readonly struct PathNode(int parent, int nameStart, int nameLength, int index, PathNodeKind kind)
+    {
+        private readonly int _startOrIndex = kind == PathNodeKind.Index ? index : nameStart;
+
+        public int Parent { get; } = parent;
+
+        public int NameLength { get; } = nameLength;
+
+        public PathNodeKind Kind { get; } = kind;
+
+        public int NameStart => _startOrIndex;
+
+        public int Index => _startOrIndex;
+    }
 }
