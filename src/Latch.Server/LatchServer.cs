@@ -93,7 +93,7 @@ public static class LatchServer
         return (addresses?.FirstOrDefault() ?? app.Urls.First()).TrimEnd('/');
     }
 
-    private static async Task<WebApplication> BuildAsync(ServeOptions options, TextWriter console, CancellationToken cancellationToken)
+    internal static async Task<WebApplication> BuildAsync(ServeOptions options, TextWriter console, CancellationToken cancellationToken)
     {
         var time = options.TimeProvider ?? TimeProvider.System;
         // Before anything is opened: a bad egress rule is a start-up error that leaves nothing to clean up.
@@ -178,11 +178,7 @@ public static class LatchServer
             builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         }
 
-        builder.Services.ConfigureHttpJsonOptions(o =>
-        {
-            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
-            o.SerializerOptions.DictionaryKeyPolicy = null;
-        });
+        builder.Services.ConfigureHttpJsonOptions(o => LatchJson.Configure(o.SerializerOptions));
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
@@ -274,13 +270,13 @@ public static class LatchServer
         app.UseBodyLimit(options.MaxRequestBodyBytes);
         app.UseWorkbench();
 
-        app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).ExcludeFromDescription();
+        app.MapGet("/healthz", () => TypedResults.Ok(new StatusResponse("ok"))).ExcludeFromDescription();
         app.MapGet("/readyz", async (ILatchStore s, CancellationToken ct) =>
         {
             try
             {
                 await s.CountApiKeysAsync(ct);
-                return Results.Ok(new { status = "ready" });
+                return Results.Ok(new StatusResponse("ready"));
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

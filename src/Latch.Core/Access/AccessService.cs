@@ -118,6 +118,37 @@ public sealed class AccessService
         return (workspace, new IssuedApiKey(owner, token));
     }
 
+    /// <summary>
+    /// The caller's key from the in-memory cache alone, without allocating: true with the answer (null when the key has
+    /// expired) for a key found before; false when <see cref="AuthenticateAsync"/> must decide (not cached, no cache, or
+    /// text that is no key at all). Same checks as <see cref="AuthenticateAsync"/>: hash, constant-time compare, expiry.
+    /// </summary>
+    public bool TryAuthenticateCached(ReadOnlySpan<char> presented, out ApiKeyRecord? key)
+    {
+        key = null;
+        if (_apiKeys is null || presented.Length is 0 or > 256)
+        {
+            return false;
+        }
+
+        // At most 256 UTF-16 characters: at most 768 UTF-8 bytes.
+        Span<byte> utf8 = stackalloc byte[768];
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        if (!Encoding.UTF8.TryGetBytes(presented, utf8, out var length) || SHA256.HashData(utf8[..length], hash) != hash.Length
+            || !_apiKeys.TryGetCached(hash, out var match))
+        {
+            return false;
+        }
+
+        if (!CryptographicOperations.FixedTimeEquals(hash, match.Hash))
+        {
+            return false;
+        }
+
+        key = match.Key.ExpiresAt is { } expires && _time.GetUtcNow().ToUnixTimeSeconds() >= expires ? null : match.Key;
+        return true;
+    }
+
     /// <summary>The caller's key, or null when the presented text is not a live, unexpired key.</summary>
     public async Task<ApiKeyRecord?> AuthenticateAsync(string presented, CancellationToken cancellationToken)
     {

@@ -29,6 +29,19 @@ public sealed class ApiKeyCache
     /// <summary>Keys cached (tests).</summary>
     internal int Count => _keys.Count(All);
 
+    /// <summary>A key found before, by hash, from memory only (no allocation); false when it must be looked up.</summary>
+    public bool TryGetCached(ReadOnlySpan<byte> keyHash, out (ApiKeyRecord Key, byte[] Hash) found)
+    {
+        Span<char> name = stackalloc char[64];
+        if (!Convert.TryToBase64Chars(keyHash, name, out var written))
+        {
+            found = default;
+            return false;
+        }
+
+        return _keys.TryGet(All, name[..written], out found);
+    }
+
     /// <summary>Finds a live key by hash: from memory, else with <paramref name="load"/> (and remembers it when found).</summary>
     public async Task<(ApiKeyRecord Key, byte[] Hash)?> FindAsync(
         byte[] keyHash, Func<byte[], CancellationToken, Task<(ApiKeyRecord Key, byte[] Hash)?>> load, CancellationToken cancellationToken)

@@ -41,6 +41,39 @@ public sealed class ConfigCache
     public static string Name(string kind, string parent, string name) => $"{kind}/{parent}/{name}";
 
     /// <summary>
+    /// The parsed document from memory alone (null when it is known not to exist); false when it must be read. Makes no
+    /// string for the lookup.
+    /// </summary>
+    public bool TryGet<T>(string workspaceId, string kind, string parent, string name, out T? value)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(kind);
+        ArgumentNullException.ThrowIfNull(parent);
+        ArgumentNullException.ThrowIfNull(name);
+        value = null;
+        var length = kind.Length + parent.Length + name.Length + 2;
+        if (length > 512)
+        {
+            return false;
+        }
+
+        // The same text as Name(kind, parent, name), in a stack buffer.
+        Span<char> id = stackalloc char[length];
+        kind.AsSpan().CopyTo(id);
+        id[kind.Length] = '/';
+        parent.AsSpan().CopyTo(id[(kind.Length + 1)..]);
+        id[kind.Length + 1 + parent.Length] = '/';
+        name.AsSpan().CopyTo(id[(kind.Length + parent.Length + 2)..]);
+        if (_documents.TryGet(workspaceId, (ReadOnlySpan<char>)id, out var hit) && hit is null or T)
+        {
+            value = (T?)hit;
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>
     /// The parsed document: from memory, else read with <paramref name="load"/> (null when it does not exist) and parsed
     /// with <paramref name="parse"/>.
     /// </summary>

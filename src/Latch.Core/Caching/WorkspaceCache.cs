@@ -38,6 +38,15 @@ internal sealed class WorkspaceCache<TValue>
             && entries.TryGetValue(name, out value!);
     }
 
+    /// <summary>Like <see cref="TryGet(string, string, out TValue)"/> for a name held in a span (no string made for the lookup).</summary>
+    public bool TryGet(string workspaceId, ReadOnlySpan<char> name, out TValue value)
+    {
+        value = default!;
+        return _changes.IsCoherent
+            && _workspaces.TryGetValue(workspaceId, out var entries)
+            && entries.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(name, out value!);
+    }
+
     /// <summary>Inserts (or replaces) entries read from the store after <paramref name="snapshot"/>; skipped when anything changed since.</summary>
     public void Insert(long? snapshot, string workspaceId, IReadOnlyList<KeyValuePair<string, TValue>> items)
     {

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
+using System.Buffers;
 using Latch.Core.References;
 
 namespace Latch.Core.Runtime;
@@ -59,9 +59,18 @@ public static class ActionRequestBuilder
         Merge(headers, action.Headers, "action.headers");
         Merge(headers, authDefinition?.Headers, "auth.headers");
         Merge(headers, input.Headers, "input.headers");
-        foreach (var (source, values) in new[] { ("action.query", action.Query), ("auth.query", authDefinition?.Query), ("input.query", input.Query) })
+        MergeQuery(action.Query, "action.query");
+        MergeQuery(authDefinition?.Query, "auth.query");
+        MergeQuery(input.Query, "input.query");
+
+        void MergeQuery(IReadOnlyDictionary<string, string>? values, string source)
         {
-            foreach (var (name, value) in values ?? new Dictionary<string, string>())
+            if (values is null)
+            {
+                return;
+            }
+
+            foreach (var (name, value) in values)
             {
                 query[name] = Expand(value, $"{source}.{name}");
             }
@@ -69,7 +78,12 @@ public static class ActionRequestBuilder
 
         void Merge(Dictionary<string, (string, string)> target, IReadOnlyDictionary<string, string>? values, string source)
         {
-            foreach (var (name, value) in values ?? new Dictionary<string, string>())
+            if (values is null)
+            {
+                return;
+            }
+
+            foreach (var (name, value) in values)
             {
                 target[name] = (name, Expand(value, $"{source}.{name}"));
             }
@@ -87,9 +101,10 @@ public static class ActionRequestBuilder
 
             return Uri.EscapeDataString(value);
         });
-        var parameters = input.Params ?? new Dictionary<string, string>();
+        var parameters = input.Params ?? EmptyStrings;
         var fieldErrors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var placeholders = ConfigValidation.Placeholders(path).Distinct(StringComparer.Ordinal).ToList();
+        // Without a '{' there is no placeholder (values inserted into the path are percent-encoded).
+        List<string> placeholders = path.Contains('{', StringComparison.Ordinal) ? ConfigValidation.Placeholders(path).Distinct(StringComparer.Ordinal).ToList() : [];
         foreach (var missing in placeholders.Where(p => !parameters.ContainsKey(p)))
         {
             fieldErrors[$"input.params.{missing}"] = [$"is required by the path {action.Path}"];
@@ -112,14 +127,48 @@ public static class ActionRequestBuilder
             return LatchError.Invalid(fieldErrors);
         }
 
-        JsonNode? body = null;
-        if (input.Body is { } inputBody)
+        // The document {params, headers, query, body} is written straight to UTF-8 (what serializing the equivalent
+        // JsonObject wrote, without building it); the body's strings are expanded as they are written.
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var writer = new Utf8JsonWriter(buffer))
         {
-            body = ExpandNode(inputBody, "input.body", Expand);
-        }
-        else if (action.Body is { } template)
-        {
-            body = ExpandNode(template, "action.body", Expand);
+            writer.WriteStartObject();
+            writer.WriteStartObject("params");
+            foreach (var (name, value) in parameters)
+            {
+                writer.WriteString(name, value);
+            }
+
+            writer.WriteEndObject();
+            writer.WriteStartObject("headers");
+            foreach (var (name, value) in headers.Values)
+            {
+                writer.WriteString(name, value);
+            }
+
+            writer.WriteEndObject();
+            writer.WriteStartObject("query");
+            foreach (var (name, value) in query)
+            {
+                writer.WriteString(name, value);
+            }
+
+            writer.WriteEndObject();
+            writer.WritePropertyName("body");
+            if (input.Body is { } inputBody)
+            {
+                WriteExpanded(writer, inputBody, "input.body", Expand);
+            }
+            else if (action.Body is { } template)
+            {
+                WriteExpanded(writer, template, "action.body", Expand);
+            }
+            else
+            {
+                writer.WriteNullValue();
+            }
+
+            writer.WriteEndObject();
         }
 
         if (errors.Count > 0)
@@ -128,14 +177,64 @@ public static class ActionRequestBuilder
                 string.Join("; ", errors.Select(e => e.Message)), References: errors);
         }
 
-        var document = new JsonObject
+        return new ActionRequestDraft(action.Method, appEnv.BaseUrl.TrimEnd('/'), path, buffer.WrittenSpan.ToArray());
+    }
+
+    private static readonly IReadOnlyDictionary<string, string> EmptyStrings = new Dictionary<string, string>();
+
+    /// <summary>
+    /// Writes a body template with every string expanded; numbers, booleans and nulls as they are. A string's path
+    /// (for error messages) is built only when the string holds a template.
+    /// </summary>
+    private static void WriteExpanded(Utf8JsonWriter writer, JsonElement element, string path, Func<string, string, string> expand)
+    {
+        switch (element.ValueKind)
         {
-            ["params"] = new JsonObject(parameters.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)JsonValue.Create(p.Value)))),
-            ["headers"] = new JsonObject(headers.Values.Select(h => KeyValuePair.Create(h.Name, (JsonNode?)JsonValue.Create(h.Value)))),
-            ["query"] = new JsonObject(query.Select(q => KeyValuePair.Create(q.Key, (JsonNode?)JsonValue.Create(q.Value)))),
-            ["body"] = body,
-        };
-        return new ActionRequestDraft(action.Method, appEnv.BaseUrl.TrimEnd('/'), path, JsonSerializer.SerializeToUtf8Bytes(document));
+            case JsonValueKind.Object:
+                writer.WriteStartObject();
+                foreach (var property in element.EnumerateObject())
+                {
+                    writer.WritePropertyName(property.Name);
+                    if (property.Value.ValueKind == JsonValueKind.String)
+                    {
+                        var text = property.Value.GetString()!;
+                        writer.WriteStringValue(TemplateExpander.HasTemplate(text) ? expand(text, $"{path}.{property.Name}") : text);
+                    }
+                    else
+                    {
+                        WriteExpanded(writer, property.Value, $"{path}.{property.Name}", expand);
+                    }
+                }
+
+                writer.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                writer.WriteStartArray();
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (item.ValueKind == JsonValueKind.String)
+                    {
+                        var text = item.GetString()!;
+                        writer.WriteStringValue(TemplateExpander.HasTemplate(text) ? expand(text, $"{path}[{index}]") : text);
+                    }
+                    else
+                    {
+                        WriteExpanded(writer, item, $"{path}[{index}]", expand);
+                    }
+
+                    index++;
+                }
+
+                writer.WriteEndArray();
+                break;
+            case JsonValueKind.String:
+                writer.WriteStringValue(expand(element.GetString()!, path));
+                break;
+            default:
+                element.WriteTo(writer);
+                break;
+        }
     }
 
     /// <summary>Base URL + path with every <c>{param}</c> percent-encoded, so a parameter can never change host, path prefix or query.</summary>
@@ -152,13 +251,4 @@ public static class ActionRequestBuilder
         return new Uri(baseUrl + path + (queryText.Length > 0 ? "?" + queryText : ""), UriKind.Absolute);
     }
 
-    private static JsonNode? ExpandNode(JsonElement element, string path, Func<string, string, string> expand) => element.ValueKind switch
-    {
-        JsonValueKind.Object => new JsonObject(element.EnumerateObject()
-            .Select(p => KeyValuePair.Create(p.Name, ExpandNode(p.Value, $"{path}.{p.Name}", expand)))),
-        JsonValueKind.Array => new JsonArray(element.EnumerateArray()
-            .Select((item, i) => ExpandNode(item, $"{path}[{i}]", expand)).ToArray()),
-        JsonValueKind.String => JsonValue.Create(expand(element.GetString()!, path)),
-        _ => JsonNode.Parse(element.GetRawText()),
-    };
 }

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using Latch.Core.Webhooks;
 
 namespace Latch.Core.Runtime;
 
@@ -62,6 +64,8 @@ public static class ConfigJson
         MaxDepth = 64,
         NumberHandling = JsonNumberHandling.Strict,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // Source-generated metadata for every configuration document; reflection only for a type not listed there.
+        TypeInfoResolver = JsonTypeInfoResolver.Combine(ConfigJsonContext.Default, new DefaultJsonTypeInfoResolver()),
     };
 
     /// <summary>Serializes a configuration for storage.</summary>
@@ -71,3 +75,23 @@ public static class ConfigJson
     public static T Deserialize<T>(string json) => JsonSerializer.Deserialize<T>(json, Options)
         ?? throw new InvalidOperationException($"Stored {typeof(T).Name} is empty.");
 }
+
+/// <summary>
+/// Source-generated metadata for the configuration documents <see cref="ConfigJson"/> reads and stores. Used through
+/// <see cref="ConfigJson.Options"/>, whose settings (strict reading, nulls left out) apply on top.
+/// </summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web,
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    RespectNullableAnnotations = true,
+    RespectRequiredConstructorParameters = true,
+    AllowDuplicateProperties = false,
+    MaxDepth = 64,
+    NumberHandling = JsonNumberHandling.Strict)]
+[JsonSerializable(typeof(AppDefinition))]
+[JsonSerializable(typeof(ProductDefinition))]
+[JsonSerializable(typeof(ProductAppConfig))]
+[JsonSerializable(typeof(WebhookDefinition))]
+[JsonSerializable(typeof(Dictionary<string, string>))]
+internal sealed partial class ConfigJsonContext : JsonSerializerContext;

@@ -299,6 +299,12 @@ public sealed class RuntimeConfigService
     {
         if (_cache is not null)
         {
+            // A hit needs neither the loader's closure nor the key's string.
+            if (_cache.TryGet<T>(workspaceId, kind, parent, name, out var cached))
+            {
+                return cached;
+            }
+
             return await _cache.GetAsync(workspaceId, kind, parent, name,
                 async ct => (await _store.GetConfigAsync(workspaceId, kind, parent, name, ct))?.Body, ConfigJson.Deserialize<T>, cancellationToken);
         }

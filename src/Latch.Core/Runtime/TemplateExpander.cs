@@ -13,6 +13,13 @@ public static class TemplateExpander
     private const string Variable = "$Variable{";
     private const string Auth = "$Auth{";
 
+    /// <summary>Whether <see cref="Expand"/> could change the text (it holds <c>$Variable{</c> or <c>$Auth{</c>).</summary>
+    public static bool HasTemplate(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return text.Contains(Variable, StringComparison.Ordinal) || text.Contains(Auth, StringComparison.Ordinal);
+    }
+
     /// <summary>Expands one string; failures are added to <paramref name="errors"/> (path, code, message).</summary>
     public static string Expand(
         string text,
@@ -24,7 +31,7 @@ public static class TemplateExpander
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(errors);
-        if (!text.Contains("$Variable{", StringComparison.Ordinal) && !text.Contains("$Auth{", StringComparison.Ordinal))
+        if (!HasTemplate(text))
         {
             return text;
         }

@@ -100,10 +100,14 @@ public sealed class ResolutionService
                 : LatchError.AuditUnavailable;
         }
 
-        var resolved = outcome.Resolved.Select(r => Event(workspaceId, "secret.resolved", actor, now, target, context) with
+        // One template, then one copy per reference (no closure, no LINQ).
+        var template = Event(workspaceId, "secret.resolved", actor, now, target, context);
+        var resolved = new List<AuditEvent>(outcome.Resolved.Count);
+        foreach (var r in outcome.Resolved)
         {
-            SecretKey = r.Key, Version = r.Version, Path = r.Path,
-        }).ToList();
+            // Every event has its own id.
+            resolved.Add(template with { Id = SecretService.EventId(now), SecretKey = r.Key, Version = r.Version, Path = r.Path });
+        }
 
         // The values leave only after this commit (SPEC §6: no secret leaves unrecorded).
         return await TryRecordAsync(resolved, cancellationToken) ? outcome : LatchError.AuditUnavailable;

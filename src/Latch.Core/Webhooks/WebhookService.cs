@@ -306,7 +306,7 @@ public sealed class WebhookService
 
     /// <summary>The signing secret as a one-field document, so it goes through the resolution engine like every other reference.</summary>
     private static ScannedDocument SigningDocument(string reference) =>
-        ReferenceScanner.Scan(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { [SigningSecretField] = reference }));
+        ReferenceScanner.Scan(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { [SigningSecretField] = reference }, ConfigJsonContext.Default.DictionaryStringString));
 
     private static string Context(WebhookDefinition hook) => $"webhook:{hook.Tag}";
 

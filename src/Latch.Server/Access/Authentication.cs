@@ -30,7 +30,11 @@ internal static partial class Authentication
             }
 
             var access = context.RequestServices.GetRequiredService<AccessService>();
-            var key = await access.AuthenticateAsync(header[Scheme.Length..].Trim(), context.RequestAborted);
+            // A key seen before is answered from memory without allocating; anything else takes the full path.
+            var presented = header.AsSpan(Scheme.Length).Trim();
+            var key = access.TryAuthenticateCached(presented, out var cached)
+                ? cached
+                : await access.AuthenticateAsync(presented.ToString(), context.RequestAborted);
             if (key is null)
             {
                 return Unauthorized(context, limiter, partition, "The API key is not valid (unknown, revoked or expired)");

@@ -10,7 +10,7 @@ internal sealed record Caller(ApiKeyRecord Key, string RequestId, string? Client
 
     public Actor Actor => new(Key.Id, Key.Name, RequestId, Client);
 
-    public bool HasRole(params string[] roles) => roles.Contains(Key.Role, StringComparer.Ordinal);
+    public bool HasRole(params string[] roles) => Array.IndexOf(roles, Key.Role) >= 0;
 
     /// <summary>A key bound to apps/environments may only act for those (403 before anything is resolved).</summary>
     public IResult? CheckBinding(string app, string env)
@@ -32,12 +32,12 @@ internal sealed record Caller(ApiKeyRecord Key, string RequestId, string? Client
 /// <summary>Access to the caller from handlers.</summary>
 internal static class CallerExtensions
 {
-    private const string ItemKey = "latch.caller";
-
+    // A request feature rather than an Items entry: Kestrel reuses its feature storage across a connection's requests,
+    // while the first use of Items allocates a dictionary per request.
     public static Caller Caller(this HttpContext context) =>
-        context.Items[ItemKey] as Caller ?? throw new InvalidOperationException("Endpoint is missing authentication.");
+        context.Features.Get<Caller>() ?? throw new InvalidOperationException("Endpoint is missing authentication.");
 
-    public static void SetCaller(this HttpContext context, Caller caller) => context.Items[ItemKey] = caller;
+    public static void SetCaller(this HttpContext context, Caller caller) => context.Features.Set(caller);
 
-    public static Caller? TryGetCaller(this HttpContext context) => context.Items[ItemKey] as Caller;
+    public static Caller? TryGetCaller(this HttpContext context) => context.Features.Get<Caller>();
 }

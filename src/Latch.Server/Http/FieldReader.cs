@@ -12,25 +12,53 @@ namespace Latch.Server.Http;
 internal sealed class FieldReader
 {
     private readonly JsonElement _object;
-    private readonly Dictionary<string, List<string>> _errors = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _known = new(StringComparer.Ordinal);
+    // Created at the first failure: a valid request allocates no error map.
+    private Dictionary<string, List<string>>? _errors;
+
+    // The fields a handler asked for; a handful, so a list searched in order beats a hash set.
+    private readonly List<string> _known = new(8);
 
     public FieldReader(JsonElement obj) => _object = obj;
 
     public bool Has(string name)
     {
-        _known.Add(name);
+        Know(name);
         return _object.TryGetProperty(name, out _);
     }
 
     public void Fail(string field, string message)
     {
+        _errors ??= new Dictionary<string, List<string>>(StringComparer.Ordinal);
         if (!_errors.TryGetValue(field, out var list))
         {
             _errors[field] = list = [];
         }
 
         list.Add(message);
+    }
+
+    private bool HasError(string field) => _errors is not null && _errors.ContainsKey(field);
+
+    private void Know(string name)
+    {
+        if (!_known.Contains(name))
+        {
+            _known.Add(name);
+        }
+    }
+
+    /// <summary>Whether a property of the object is one of the known fields, compared on its UTF-8 name (no string made).</summary>
+    private bool IsKnown(JsonProperty property)
+    {
+        foreach (var name in _known)
+        {
+            if (property.NameEquals(name))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     public LatchError? Error
@@ -42,6 +70,11 @@ internal sealed class FieldReader
                 string name;
                 try
                 {
+                    if (IsKnown(property))
+                    {
+                        continue;
+                    }
+
                     name = property.Name;
                 }
                 catch (InvalidOperationException)
@@ -56,14 +89,14 @@ internal sealed class FieldReader
                 }
             }
 
-            return _errors.Count == 0 ? null : LatchError.Invalid(_errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal));
+            return _errors is null || _errors.Count == 0 ? null : LatchError.Invalid(_errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal));
         }
     }
 
     /// <summary>Absent → unset; null → set to null; string → set.</summary>
     public Optional<string?> OptionalString(string name, int maxLength, bool allowNull = true)
     {
-        _known.Add(name);
+        Know(name);
         if (!_object.TryGetProperty(name, out var element))
         {
             return default;
@@ -91,7 +124,7 @@ internal sealed class FieldReader
             return default;
         }
 
-        if (value.Any(char.IsControl))
+        if (HasControl(value))
         {
             Fail(name, "must not contain control characters");
             return default;
@@ -103,7 +136,7 @@ internal sealed class FieldReader
     public string? RequiredString(string name, int maxLength)
     {
         var value = OptionalString(name, maxLength, allowNull: false);
-        if (!value.IsSet && !_errors.ContainsKey(name))
+        if (!value.IsSet && !HasError(name))
         {
             Fail(name, "is required");
         }
@@ -114,7 +147,7 @@ internal sealed class FieldReader
     /// <summary>A secret value: a non-empty string up to the size limit. Error messages never echo it.</summary>
     public Optional<SecretValue> Value(string name, int maxBytes)
     {
-        _known.Add(name);
+        Know(name);
         if (!_object.TryGetProperty(name, out var element))
         {
             return default;
@@ -148,7 +181,7 @@ internal sealed class FieldReader
 
     public Optional<IReadOnlyList<string>> StringArray(string name, Func<string, bool> isValid, string itemRule, int maxItems = 100)
     {
-        _known.Add(name);
+        Know(name);
         if (!_object.TryGetProperty(name, out var element))
         {
             return default;
@@ -204,7 +237,7 @@ internal sealed class FieldReader
     /// <summary>An object of string values (headers, query, parameters); null when absent.</summary>
     public Dictionary<string, string>? StringMap(string name, int maxItems, int maxValueLength)
     {
-        _known.Add(name);
+        Know(name);
         if (!_object.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
         {
             return null;
@@ -257,7 +290,7 @@ internal sealed class FieldReader
 
     public Optional<long?> UnixSeconds(string name)
     {
-        _known.Add(name);
+        Know(name);
         if (!_object.TryGetProperty(name, out var element))
         {
             return default;
@@ -280,7 +313,7 @@ internal sealed class FieldReader
 
     public Optional<bool> Bool(string name)
     {
-        _known.Add(name);
+        Know(name);
         if (!_object.TryGetProperty(name, out var element))
         {
             return default;
@@ -297,7 +330,7 @@ internal sealed class FieldReader
 
     public int? RequiredInt(string name, int min, int max)
     {
-        _known.Add(name);
+        Know(name);
         if (!_object.TryGetProperty(name, out var element))
         {
             Fail(name, "is required");
@@ -315,7 +348,7 @@ internal sealed class FieldReader
 
     public JsonElement? RequiredAny(string name)
     {
-        _known.Add(name);
+        Know(name);
         if (!_object.TryGetProperty(name, out var element))
         {
             Fail(name, "is required");
@@ -339,6 +372,13 @@ internal sealed class FieldReader
             text = "";
             return false;
         }
+    }
+
+    /// <summary>Whether the text holds a character <see cref="char.IsControl(char)"/> accepts (U+0000–U+001F, U+007F–U+009F).</summary>
+    private static bool HasControl(string text)
+    {
+        var span = text.AsSpan();
+        return span.IndexOfAnyInRange('\u0000', '\u001F') >= 0 || span.IndexOfAnyInRange('\u007F', '\u009F') >= 0;
     }
 
     /// <summary>Field names come from the client: keep them printable and short in messages.</summary>

@@ -17,41 +17,49 @@ internal static class JsonBody
 
     public static async Task<(JsonDocument? Document, IResult? Problem)> ReadObjectAsync(HttpContext context, CancellationToken cancellationToken)
     {
+        var (document, _, problem) = await ReadObjectWithBodyAsync(context, cancellationToken);
+        return (document, problem);
+    }
+
+    /// <summary>
+    /// Like <see cref="ReadObjectAsync"/>, and also the body the document was parsed from (it is not copied: the document
+    /// and its elements point into it; nothing writes to it afterwards).
+    /// </summary>
+    public static async ValueTask<(JsonDocument? Document, ReadOnlyMemory<byte> Body, IResult? Problem)> ReadObjectWithBodyAsync(HttpContext context, CancellationToken cancellationToken)
+    {
         var contentType = context.Request.ContentType;
         if (contentType is not null && !IsJson(contentType))
         {
-            return (null, Problems.Of(415, "unsupported_media_type", "Send the body as JSON with 'Content-Type: application/json'"));
+            return (null, default, Problems.Of(415, "unsupported_media_type", "Send the body as JSON with 'Content-Type: application/json'"));
         }
 
         var limit = context.RequestServices.GetRequiredService<Limits>().MaxBytes;
-        if (context.Request.ContentLength > limit)
+        var declared = context.Request.ContentLength;
+        if (declared > limit)
         {
-            return (null, TooLarge(limit));
+            return (null, default, TooLarge(limit));
         }
 
-        byte[] body;
+        ReadOnlyMemory<byte> body;
         try
         {
-            using var buffer = new MemoryStream();
-            var chunk = new byte[16 * 1024];
-            int read;
-            while ((read = await context.Request.Body.ReadAsync(chunk, cancellationToken)) > 0)
-            {
-                if (buffer.Length + read > limit)
-                {
-                    return (null, TooLarge(limit));
-                }
-
-                buffer.Write(chunk, 0, read);
-            }
-
-            body = buffer.ToArray();
+            body = await BoundedRead.ReadAsync(context.Request.Body, declared, limit, cancellationToken);
+        }
+        catch (InvalidDataException)
+        {
+            return (null, default, TooLarge(limit));
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return (null, TooLarge(limit));
+            return (null, default, TooLarge(limit));
         }
 
+        var (document, problem) = Parse(body);
+        return (document, body, problem);
+    }
+
+    private static (JsonDocument? Document, IResult? Problem) Parse(ReadOnlyMemory<byte> body)
+    {
         if (body.Length == 0)
         {
             return (null, Problems.Of(400, "invalid_json", "The request body is empty; send a JSON object"));
@@ -79,7 +87,7 @@ internal static class JsonBody
             return (null, Problems.From(LatchError.Invalid("$", "the body must be a JSON object")));
         }
 
-        if (MayHoldSurrogateEscape(body) && InvalidTextPath(document.RootElement) is { } field)
+        if (MayHoldSurrogateEscape(body.Span) && InvalidTextPath(document.RootElement) is { } field)
         {
             document.Dispose();
             return (null, Problems.From(LatchError.Invalid(field, "must be valid Unicode text (it contains an unpaired surrogate escape)")));
@@ -202,7 +210,9 @@ internal static class JsonBody
 
     private static bool IsJson(string contentType)
     {
-        var mediaType = contentType.Split(';', 2)[0].Trim();
+        var mediaType = contentType.AsSpan();
+        var semicolon = mediaType.IndexOf(';');
+        mediaType = (semicolon < 0 ? mediaType : mediaType[..semicolon]).Trim();
         return mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
             || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
     }

@@ -40,7 +40,7 @@ internal static class Problems
     private static Dictionary<string, object?>? References(IReadOnlyList<ReferenceError>? errors) =>
         errors is null ? null : new Dictionary<string, object?>
         {
-            ["errors"] = errors.Select(e => new { path = e.Path, key = e.Key, code = e.Code, message = e.Message }).ToList(),
+            ["errors"] = errors.Select(e => new ReferenceProblem(e.Path, e.Key, e.Code, e.Message)).ToList(),
         };
 
     private static string Title(int status) => status switch

@@ -26,6 +26,7 @@ internal sealed class ActionRunner
 {
     public const string HttpClientName = "latch-upstream";
     private const int MaxResponseBytes = 10 * 1024 * 1024;
+    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
     private static readonly HashSet<string> IdempotentMethods = new(StringComparer.Ordinal) { "GET", "HEAD", "PUT", "DELETE", "OPTIONS" };
     private readonly RuntimeConfigService _configs;
     private readonly ResolutionService _resolution;
@@ -146,8 +147,18 @@ internal sealed class ActionRunner
 
     private static Result<PreparedRequest> Prepare(ActionRequestDraft draft, JsonElement resolved, ResolutionOutcome outcome)
     {
-        var parameters = resolved.GetProperty("params").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!, StringComparer.Ordinal);
-        var query = resolved.GetProperty("query").EnumerateObject().Select(p => KeyValuePair.Create(p.Name, p.Value.GetString()!)).ToList();
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in resolved.GetProperty("params").EnumerateObject())
+        {
+            parameters.Add(p.Name, p.Value.GetString()!);
+        }
+
+        var query = new List<KeyValuePair<string, string>>();
+        foreach (var q in resolved.GetProperty("query").EnumerateObject())
+        {
+            query.Add(KeyValuePair.Create(q.Name, q.Value.GetString()!));
+        }
+
         var headers = new List<KeyValuePair<string, string>>();
         string? contentType = null;
         foreach (var header in resolved.GetProperty("headers").EnumerateObject())
@@ -193,7 +204,7 @@ internal sealed class ActionRunner
         var started = Stopwatch.GetTimestamp();
         for (var attempt = 1; ; attempt++)
         {
-            using var message = new HttpRequestMessage(new HttpMethod(prepared.Method), prepared.Uri);
+            using var message = new HttpRequestMessage(HttpMethod.Parse(prepared.Method), prepared.Uri);
             foreach (var (name, value) in prepared.Headers)
             {
                 if (!message.Headers.TryAddWithoutValidation(name, value))
@@ -245,7 +256,7 @@ internal sealed class ActionRunner
                     continue;
                 }
 
-                byte[] bytes;
+                ArraySegment<byte> bytes;
                 try
                 {
                     bytes = await ReadLimitedAsync(response.Content, timeout.Token);
@@ -265,22 +276,27 @@ internal sealed class ActionRunner
         }
     }
 
-    private static ActionRunResponse Mask(HttpResponseMessage response, byte[] bytes, Masker masker, long duration, string requestId)
+    private static ActionRunResponse Mask(HttpResponseMessage response, ArraySegment<byte> bytes, Masker masker, long duration, string requestId)
     {
         var headers = new SortedDictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
+        foreach (var (name, values) in response.Headers)
+        {
+            headers[name] = masker.Apply(string.Join(", ", values));
+        }
+
+        foreach (var (name, values) in response.Content.Headers)
         {
             headers[name] = masker.Apply(string.Join(", ", values));
         }
 
         JsonNode? body = null;
         string? base64 = null;
-        if (bytes.Length > 0)
+        if (bytes.Count > 0)
         {
             string? text = null;
             try
             {
-                text = new UTF8Encoding(false, true).GetString(bytes);
+                text = StrictUtf8.GetString(bytes.AsSpan());
             }
             catch (DecoderFallbackException)
             {
@@ -289,7 +305,7 @@ internal sealed class ActionRunner
 
             if (text is null)
             {
-                base64 = masker.Apply(Convert.ToBase64String(bytes));
+                base64 = masker.Apply(Convert.ToBase64String(bytes.AsSpan()));
             }
             else
             {
@@ -316,23 +332,11 @@ internal sealed class ActionRunner
     private static bool IsJson(string? mediaType) =>
         mediaType is not null && (mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
 
-    private static async Task<byte[]> ReadLimitedAsync(HttpContent content, CancellationToken cancellationToken)
+    /// <summary>The upstream's body, read straight into one array (sized by Content-Length when there is one).</summary>
+    private static async Task<ArraySegment<byte>> ReadLimitedAsync(HttpContent content, CancellationToken cancellationToken)
     {
         await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > MaxResponseBytes)
-            {
-                throw new InvalidDataException("too large");
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
+        return await Http.BoundedRead.ReadAsync(stream, content.Headers.ContentLength, MaxResponseBytes, cancellationToken);
     }
 
     /// <summary>How long an allowed early verdict is reused (the connect-time check stays authoritative).</summary>

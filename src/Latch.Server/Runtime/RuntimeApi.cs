@@ -196,7 +196,7 @@ internal static class VariablesApi
 
         var variables = (mapping.Variables ?? []).ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal);
         var target = new Latch.Core.References.ResolutionTarget(accessTag, env, product);
-        var scanned = Latch.Core.References.ReferenceScanner.Scan(JsonSerializer.SerializeToUtf8Bytes(variables));
+        var scanned = Latch.Core.References.ReferenceScanner.Scan(JsonSerializer.SerializeToUtf8Bytes(variables, LatchJsonContext.Default.DictionaryStringString));
         var skipped = new List<string>();
         if (optional.Count > 0)
         {
@@ -208,7 +208,7 @@ internal static class VariablesApi
                 skipped.Add(failed);
             }
 
-            scanned = Latch.Core.References.ReferenceScanner.Scan(JsonSerializer.SerializeToUtf8Bytes(variables));
+            scanned = Latch.Core.References.ReferenceScanner.Scan(JsonSerializer.SerializeToUtf8Bytes(variables, LatchJsonContext.Default.DictionaryStringString));
         }
 
         var resolved = await resolution.ResolveAsync(caller.WorkspaceId, scanned, target, "config", caller.Actor, context.RequestAborted);
@@ -217,7 +217,7 @@ internal static class VariablesApi
             return Problems.From(resolved.Error!);
         }
 
-        var values = JsonSerializer.Deserialize<Dictionary<string, string>>(resolved.Value!.Document!)!;
+        var values = JsonSerializer.Deserialize(resolved.Value!.Document!, LatchJsonContext.Default.DictionaryStringString)!;
         context.Response.Headers.CacheControl = "no-store";
         return TypedResults.Ok(new ResolvedVariables(product, accessTag, env, values, skipped,
             resolved.Value.Resolved.Select(r => new ResolvedVariableReference(r.Path, r.Key, r.Version)).ToList()));

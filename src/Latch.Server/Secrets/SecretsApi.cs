@@ -306,7 +306,7 @@ internal static class SecretsApi
 
     private static async Task<IResult> ValidateAsync(HttpContext context)
     {
-        var (document, problem) = await JsonBody.ReadObjectAsync(context, context.RequestAborted);
+        var (document, body, problem) = await JsonBody.ReadObjectWithBodyAsync(context, context.RequestAborted);
         if (problem is not null)
         {
             return problem;
@@ -321,7 +321,7 @@ internal static class SecretsApi
                 return Problems.From(error);
             }
 
-            var scanned = ResolutionService.Scan(RawBytes(value!.Value), "value");
+            var scanned = ResolutionService.Scan(RawBytes(value!.Value, body), "value");
             if (!scanned.IsSuccess)
             {
                 return Problems.From(scanned.Error!);
@@ -350,9 +350,17 @@ internal static class SecretsApi
         }
 
         var report = checkedReport.Value!;
-        var items = report.References.Select(r => new CheckItemResponse(r.Path, r.Key, r.Ok, r.Code, r.Message))
-            .Concat(report.Malformed.Select(m => new CheckItemResponse(m.Path, m.Key, false, m.Code, m.Message)))
-            .ToList();
+        var items = new List<CheckItemResponse>(report.References.Count + report.Malformed.Count);
+        foreach (var r in report.References)
+        {
+            items.Add(new CheckItemResponse(r.Path, r.Key, r.Ok, r.Code, r.Message));
+        }
+
+        foreach (var m in report.Malformed)
+        {
+            items.Add(new CheckItemResponse(m.Path, m.Key, false, m.Code, m.Message));
+        }
+
         return TypedResults.Ok(new CheckResponse(report.Ok, items));
     }
 
@@ -397,7 +405,7 @@ internal static class SecretsApi
 
     private static async Task<ResolutionRequest> ReadResolutionRequestAsync(HttpContext context)
     {
-        var (body, problem) = await JsonBody.ReadObjectAsync(context, context.RequestAborted);
+        var (body, bytes, problem) = await JsonBody.ReadObjectWithBodyAsync(context, context.RequestAborted);
         if (problem is not null)
         {
             return new(null, null, problem);
@@ -436,14 +444,24 @@ internal static class SecretsApi
                 return new(null, null, denied);
             }
 
-            var scanned = ResolutionService.Scan(RawBytes(document!.Value), "document");
+            var scanned = ResolutionService.Scan(RawBytes(document!.Value, bytes), "document");
             return scanned.IsSuccess
                 ? new(scanned.Value, new ResolutionTarget(app!, env!, product.Value), null)
                 : new(null, null, Problems.From(scanned.Error!));
         }
     }
 
-    private static ReadOnlyMemory<byte> RawBytes(JsonElement element) => JsonMarshal.GetRawUtf8Value(element).ToArray();
+    /// <summary>
+    /// The element's JSON text as a slice of the request body it was parsed from (no copy; the body is never written
+    /// to); a copy only if the element does not lie within <paramref name="body"/>.
+    /// </summary>
+    private static ReadOnlyMemory<byte> RawBytes(JsonElement element, ReadOnlyMemory<byte> body)
+    {
+        var raw = JsonMarshal.GetRawUtf8Value(element);
+        return body.Span.Overlaps(raw, out var offset) && offset >= 0 && offset + raw.Length <= body.Length
+            ? body.Slice(offset, raw.Length)
+            : raw.ToArray();
+    }
 
     private static IResult SecretResult(HttpContext context, Result<SecretRecord> result, TimeProvider time)
     {
@@ -540,15 +558,20 @@ internal sealed class RawJsonResult : IResult
 
     public RawJsonResult(Action<Utf8JsonWriter> write) => _write = write;
 
-    public async Task ExecuteAsync(HttpContext httpContext)
+    public Task ExecuteAsync(HttpContext httpContext)
     {
+        ArgumentNullException.ThrowIfNull(httpContext);
         httpContext.Response.ContentType = "application/json; charset=utf-8";
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        await using (var writer = new Utf8JsonWriter(buffer))
+        // Straight into the response's pipe (pooled segments), flushed once: no intermediate buffer and no copy.
+        var pipe = httpContext.Response.BodyWriter;
+        using (var writer = new Utf8JsonWriter(pipe))
         {
             _write(writer);
         }
 
-        await httpContext.Response.Body.WriteAsync(buffer.WrittenMemory, httpContext.RequestAborted);
+        return FlushAsync(pipe, httpContext.RequestAborted);
     }
+
+    private static async Task FlushAsync(System.IO.Pipelines.PipeWriter pipe, CancellationToken cancellationToken) =>
+        await pipe.FlushAsync(cancellationToken);
 }
