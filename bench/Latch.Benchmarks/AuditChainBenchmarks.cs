@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using BenchmarkDotNet.Attributes;
 using Latch.Core.Storage;
 
@@ -36,41 +33,7 @@ public class AuditChainBenchmarks
 
     /// <summary>The original definition.</summary>
     [Benchmark(Baseline = true)]
-    public string StringBuilding()
-    {
-        var e = _event;
-        var builder = new StringBuilder(256);
-        void Field(string? value)
-        {
-            if (value is null)
-            {
-                builder.Append("-1:");
-                return;
-            }
-
-            builder.Append(value.Length.ToString(CultureInfo.InvariantCulture)).Append(':').Append(value);
-        }
-
-        Field(e.PrevHash);
-        Field(e.Id);
-        Field(e.WorkspaceId);
-        Field(e.At.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
-        Field(e.Action);
-        Field(e.ActorKeyId);
-        Field(e.ActorName);
-        Field(e.RequestId);
-        Field(e.Client);
-        Field(e.SecretKey);
-        Field(e.Version?.ToString(CultureInfo.InvariantCulture));
-        Field(e.Product);
-        Field(e.App);
-        Field(e.Env);
-        Field(e.Context);
-        Field(e.Path);
-        Field(e.Code);
-        Field(e.Detail);
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(builder.ToString())));
-    }
+    public string StringBuilding() => AuditChain.ComputeAsDefined(_event);
 
     /// <summary>What the writer runs now.</summary>
     [Benchmark]

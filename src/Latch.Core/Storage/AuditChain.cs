@@ -88,6 +88,46 @@ public static class AuditChain
         }
     }
 
+    /// <summary>
+    /// The chain's definition written plainly — StringBuilder, string, UTF-8 array — as it was first implemented. Not used
+    /// by the store: <see cref="Compute(AuditEvent)"/> must give exactly this (AuditChainTests) and is measured against it
+    /// (AuditChainBenchmarks).
+    /// </summary>
+    internal static string ComputeAsDefined(AuditEvent e)
+    {
+        var builder = new StringBuilder(256);
+        void Field(string? value)
+        {
+            if (value is null)
+            {
+                builder.Append("-1:");
+                return;
+            }
+
+            builder.Append(value.Length.ToString(CultureInfo.InvariantCulture)).Append(':').Append(value);
+        }
+
+        Field(e.PrevHash);
+        Field(e.Id);
+        Field(e.WorkspaceId);
+        Field(e.At.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+        Field(e.Action);
+        Field(e.ActorKeyId);
+        Field(e.ActorName);
+        Field(e.RequestId);
+        Field(e.Client);
+        Field(e.SecretKey);
+        Field(e.Version?.ToString(CultureInfo.InvariantCulture));
+        Field(e.Product);
+        Field(e.App);
+        Field(e.Env);
+        Field(e.Context);
+        Field(e.Path);
+        Field(e.Code);
+        Field(e.Detail);
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(builder.ToString())));
+    }
+
     private static int Length(string? value) => value?.Length ?? 0;
 
     private static int Field(Span<byte> destination, string? value) => Field(destination, value.AsSpan(), value is null);

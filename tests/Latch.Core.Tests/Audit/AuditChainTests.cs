@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using CsCheck;
 using Latch.Core.Storage;
 
@@ -68,39 +65,5 @@ public sealed class AuditChainTests
         Assert.Equal(AuditChain.Compute(e), AuditChain.Link(e with { Hash = "x" }, AuditChain.Genesis).Hash);
     }
 
-    /// <summary>The chain's original definition, kept here as the reference the fast version must match.</summary>
-    private static string Original(AuditEvent e)
-    {
-        var builder = new StringBuilder(256);
-        void Field(string? value)
-        {
-            if (value is null)
-            {
-                builder.Append("-1:");
-                return;
-            }
-
-            builder.Append(value.Length.ToString(CultureInfo.InvariantCulture)).Append(':').Append(value);
-        }
-
-        Field(e.PrevHash);
-        Field(e.Id);
-        Field(e.WorkspaceId);
-        Field(e.At.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
-        Field(e.Action);
-        Field(e.ActorKeyId);
-        Field(e.ActorName);
-        Field(e.RequestId);
-        Field(e.Client);
-        Field(e.SecretKey);
-        Field(e.Version?.ToString(CultureInfo.InvariantCulture));
-        Field(e.Product);
-        Field(e.App);
-        Field(e.Env);
-        Field(e.Context);
-        Field(e.Path);
-        Field(e.Code);
-        Field(e.Detail);
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(builder.ToString())));
-    }
+    private static string Original(AuditEvent e) => AuditChain.ComputeAsDefined(e);
 }
