@@ -19,24 +19,8 @@ public sealed class EncryptionTests
             await server.Owner.CreateSecretAsync(new { key = "DB_PASSWORD", value = Value });
         }
 
-        DataFiles.SettleAfterStop(dir);
-        var before = DataFiles.Hashes(dir);
-        Assert.Contains("latch.db", before.Keys);
-
-        using var output = new StringWriter();
-        using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        var exit = await LatchServer.RunAsync(new ServeOptions
-        {
-            DataDirectory = dir,
-            MasterKey = SecretCalls.NewMasterKey(),
-            Urls = "http://127.0.0.1:0",
-            BootstrapKey = TestServer.BootstrapKey,
-        }, output, patience.Token);
-
-        Assert.Equal(LatchServer.MasterKeyExitCode, exit);
-        Assert.Contains("master key", output.ToString(), StringComparison.OrdinalIgnoreCase);
-        Assert.DoesNotContain("listening", output.ToString(), StringComparison.OrdinalIgnoreCase);
-        Assert.Equal(before, DataFiles.Hashes(dir));
+        var output = await DataFiles.AssertServeRefusesOverTheMasterKeyAsync(dir, SecretCalls.NewMasterKey());
+        Assert.DoesNotContain("listening", output, StringComparison.OrdinalIgnoreCase);
 
         await using (var again = await TestServer.StartAsync(dir, keyA))
         {
@@ -123,16 +107,8 @@ public sealed class EncryptionTests
             await server.Owner.CreateSecretAsync(new { key = "DB_PASSWORD", value = Value });
         }
 
-        DataFiles.SettleAfterStop(dir);
-        var before = DataFiles.Hashes(dir);
-        using var output = new StringWriter();
-        using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        var exit = await LatchServer.RunAsync(new ServeOptions { DataDirectory = dir, Urls = "http://127.0.0.1:0" }, output, patience.Token);
-
-        Assert.Equal(LatchServer.MasterKeyExitCode, exit);
-        Assert.Contains("master key", output.ToString(), StringComparison.OrdinalIgnoreCase);
+        await DataFiles.AssertServeRefusesOverTheMasterKeyAsync(dir, masterKey: null, bootstrapKey: null);
         Assert.False(File.Exists(Path.Combine(dir, "master.key")));
-        Assert.Equal(before, DataFiles.Hashes(dir));
     }
 
     [Theory]
@@ -252,22 +228,7 @@ public sealed class EncryptionTests
             Assert.Equal(1, DataFiles.Execute(db, "UPDATE data_keys SET wrapped_key = $w", ("$w", wrapped)));
         }
 
-        DataFiles.SettleAfterStop(dir);
-        var before = DataFiles.Hashes(dir);
-        using var output = new StringWriter();
-        using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        var exit = await LatchServer.RunAsync(new ServeOptions
-        {
-            DataDirectory = dir,
-            MasterKey = masterKey,
-            Urls = "http://127.0.0.1:0",
-            BootstrapKey = TestServer.BootstrapKey,
-        }, output, patience.Token);
-
-        Assert.NotEqual(0, exit);
-        Assert.Equal(LatchServer.MasterKeyExitCode, exit);
-        Assert.Contains("master key", output.ToString(), StringComparison.OrdinalIgnoreCase);
-        Assert.Equal(before, DataFiles.Hashes(dir));
+        await DataFiles.AssertServeRefusesOverTheMasterKeyAsync(dir, masterKey);
     }
 
     [Fact]

@@ -351,23 +351,9 @@ public sealed class TamperTests
             key.Write(db, tampered);
         }
 
-        DataFiles.SettleAfterStop(dir);
-        var before = DataFiles.Hashes(dir);
-        using var output = new StringWriter();
-        using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        var exit = await LatchServer.RunAsync(new ServeOptions
-        {
-            DataDirectory = dir,
-            MasterKey = masterKey,
-            Urls = "http://127.0.0.1:0",
-            BootstrapKey = TestServer.BootstrapKey,
-        }, output, patience.Token);
-
-        Assert.Equal(LatchServer.MasterKeyExitCode, exit);
-        Assert.Contains("master key", output.ToString(), StringComparison.OrdinalIgnoreCase);
-        Assert.DoesNotContain("listening", output.ToString(), StringComparison.OrdinalIgnoreCase);
-        Assert.DoesNotContain(masterKey, output.ToString(), StringComparison.Ordinal);
-        Assert.Equal(before, DataFiles.Hashes(dir));
+        var output = await DataFiles.AssertServeRefusesOverTheMasterKeyAsync(dir, masterKey);
+        Assert.DoesNotContain("listening", output, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(masterKey, output, StringComparison.Ordinal);
     }
 
     /// <summary>

@@ -93,4 +93,30 @@ internal static class DataFiles
 
     /// <summary>Whether <paramref name="needle"/> occurs anywhere in <paramref name="haystack"/>.</summary>
     public static bool Contains(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle) >= 0;
+
+    /// <summary>
+    /// Starts <c>latch serve</c> on a stopped data directory and asserts the master-key refusal: exit code
+    /// <see cref="LatchServer.MasterKeyExitCode"/>, a message naming the master key, and every database file byte-for-byte
+    /// as it was. Returns what the server printed, for further assertions.
+    /// </summary>
+    public static async Task<string> AssertServeRefusesOverTheMasterKeyAsync(string dataDirectory, string? masterKey, string? bootstrapKey = Infrastructure.TestServer.BootstrapKey)
+    {
+        SettleAfterStop(dataDirectory);
+        var before = Hashes(dataDirectory);
+        Assert.Contains("latch.db", before.Keys);
+        using var output = new StringWriter();
+        using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var exit = await LatchServer.RunAsync(new ServeOptions
+        {
+            DataDirectory = dataDirectory,
+            MasterKey = masterKey,
+            Urls = "http://127.0.0.1:0",
+            BootstrapKey = bootstrapKey,
+        }, output, patience.Token);
+
+        Assert.Equal(LatchServer.MasterKeyExitCode, exit);
+        Assert.Contains("master key", output.ToString(), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(before, Hashes(dataDirectory));
+        return output.ToString();
+    }
 }
