@@ -30,6 +30,33 @@ internal static class CliHarness
         var exitCode = await LatchCli.RunAsync(args, env);
         return new CliResult(exitCode, stdout.ToString(), stderr.ToString());
     }
+
+    /// <summary>What <c>latch serve</c> returns here when it got as far as starting the server (which is not started).</summary>
+    public const int ServedExitCode = 7;
+
+    /// <summary>
+    /// <c>latch serve ARGS</c> with these variables, stopping where the server would start: the exit code
+    /// (<see cref="ServedExitCode"/> when the options were accepted), the options it would have served with, and stderr.
+    /// </summary>
+    public static async Task<(int ExitCode, Latch.Server.ServeOptions? Options, string Error)> ServeAsync(Dictionary<string, string> variables, params string[] args)
+    {
+        Latch.Server.ServeOptions? captured = null;
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var env = new CliEnvironment
+        {
+            Out = stdout,
+            Error = stderr,
+            GetVariable = name => variables.TryGetValue(name, out var value) ? value : null,
+            RunServer = (options, _, _) =>
+            {
+                captured = options;
+                return Task.FromResult(ServedExitCode);
+            },
+        };
+        var exitCode = await LatchCli.RunAsync(["serve", .. args], env);
+        return (exitCode, captured, stderr.ToString());
+    }
 }
 
 /// <summary>A recorded request: method, URI, headers and body as text.</summary>

@@ -75,25 +75,8 @@ public sealed class ExpiringAndServeOptionsTests
         Assert.Empty(handler.Requests);
     }
 
-    private static async Task<(int ExitCode, ServeOptions? Options, string Error)> ServeAsync(Dictionary<string, string> variables, params string[] args)
-    {
-        ServeOptions? captured = null;
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        var env = new CliEnvironment
-        {
-            Out = stdout,
-            Error = stderr,
-            GetVariable = name => variables.TryGetValue(name, out var value) ? value : null,
-            RunServer = (options, _, _) =>
-            {
-                captured = options;
-                return Task.FromResult(0);
-            },
-        };
-        var exitCode = await LatchCli.RunAsync(["serve", .. args], env);
-        return (exitCode, captured, stderr.ToString());
-    }
+    private static Task<(int ExitCode, ServeOptions? Options, string Error)> ServeAsync(Dictionary<string, string> variables, params string[] args) =>
+        CliHarness.ServeAsync(variables, args);
 
     [Theory]
     [InlineData("--no-reveal")]

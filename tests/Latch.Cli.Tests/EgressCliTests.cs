@@ -1,6 +1,6 @@
-using Latch.Cli;
+using Latch.Server;
 
-namespace Latch.Server.Tests.Security;
+namespace Latch.Cli.Tests;
 
 /// <summary><c>latch serve --egress-allow/--egress-deny</c> and <c>LATCH_EGRESS_ALLOW/DENY</c>.</summary>
 public sealed class EgressCliTests
@@ -9,7 +9,7 @@ public sealed class EgressCliTests
     public async Task Flags_are_repeatable_and_comma_separated_values_are_split()
     {
         var (exit, options, _) = await ServeAsync([], "--egress-allow", "127.0.0.1/32", "--egress-allow", "10.0.0.0/8, loopback", "--egress-deny", "10.0.0.5");
-        Assert.Equal(7, exit);
+        Assert.Equal(CliHarness.ServedExitCode, exit);
         Assert.Equal(["127.0.0.1/32", "10.0.0.0/8", "loopback"], options!.EgressAllow);
         Assert.Equal(["10.0.0.5"], options.EgressDeny);
     }
@@ -54,23 +54,6 @@ public sealed class EgressCliTests
         Assert.Contains("invalid LATCH_EGRESS_ALLOW value: 'nope'", error, StringComparison.Ordinal);
     }
 
-    private static async Task<(int ExitCode, ServeOptions? Options, string Error)> ServeAsync(Dictionary<string, string> variables, params string[] args)
-    {
-        ServeOptions? captured = null;
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        var env = new CliEnvironment
-        {
-            Out = stdout,
-            Error = stderr,
-            GetVariable = name => variables.TryGetValue(name, out var value) ? value : null,
-            RunServer = (options, _, _) =>
-            {
-                captured = options;
-                return Task.FromResult(7);
-            },
-        };
-        var exitCode = await LatchCli.RunAsync(["serve", .. args], env);
-        return (exitCode, captured, stderr.ToString());
-    }
+    private static Task<(int ExitCode, ServeOptions? Options, string Error)> ServeAsync(Dictionary<string, string> variables, params string[] args) =>
+        CliHarness.ServeAsync(variables, args);
 }
