@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 
 namespace Latch.Core.References;
 
@@ -13,23 +12,6 @@ internal static class JsonStringEscaper
         "\0\u0001\u0002\u0003\u0004\u0005\u0006\u0007\b\t\n\u000B\f\r\u000E\u000F\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F\"\\"u8);
 
     private static ReadOnlySpan<byte> Hex => "0123456789ABCDEF"u8;
-
-    /// <summary>The escaped UTF-8 form of a value (lone surrogates become U+FFFD).</summary>
-    public static byte[] Escape(string value)
-    {
-        var utf8 = Encoding.UTF8.GetBytes(value);
-        if (utf8.AsSpan().IndexOfAny(NeedsEscape) < 0)
-        {
-            return utf8;
-        }
-
-        var result = new byte[EscapedLength(utf8)];
-        Write(utf8, result);
-        return result;
-    }
-
-    /// <summary>Whether the text has a byte that must be escaped.</summary>
-    public static bool NeedsEscaping(ReadOnlySpan<byte> text) => text.IndexOfAny(NeedsEscape) >= 0;
 
     /// <summary>Length of the escaped form.</summary>
     public static int EscapedLength(ReadOnlySpan<byte> text)

@@ -38,6 +38,20 @@ public static class ReferenceScanner
     internal static ScannedDocument ScanWithReader(ReadOnlyMemory<byte> utf8Json, int maxDepth = DefaultMaxDepth) =>
         Scan(utf8Json, maxDepth, fast: false);
 
+    /// <summary>Whether the strict tokenizer alone reads the document (false: a scan would fall back to the reader). For tests.</summary>
+    internal static bool FastPathAccepts(ReadOnlyMemory<byte> utf8Json, int maxDepth = DefaultMaxDepth)
+    {
+        var state = ScanState.Rent(maxDepth);
+        try
+        {
+            return Utf8.IsValid(utf8Json.Span) && state.TryRunFast(utf8Json.Span);
+        }
+        finally
+        {
+            state.Release();
+        }
+    }
+
     private static ScannedDocument Scan(ReadOnlyMemory<byte> utf8Json, int maxDepth, bool fast)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxDepth, 1);

@@ -73,8 +73,7 @@ public sealed class ResolutionEngine
         var policies = NoPolicies;
         if (keys.Count > 0)
         {
-            var pending = lookup.GetPoliciesAsync(keys, cancellationToken);
-            policies = pending.IsCompletedSuccessfully ? pending.Result : await pending;
+            policies = await lookup.GetPoliciesAsync(keys, cancellationToken);
         }
 
         // The checks, once per distinct key; failures are allocated only when something fails.
@@ -107,8 +106,7 @@ public sealed class ResolutionEngine
         IReadOnlyDictionary<string, SecretValue> decrypted;
         try
         {
-            var pending = lookup.DecryptAsync(wanted, cancellationToken);
-            decrypted = pending.IsCompletedSuccessfully ? pending.Result : await pending;
+            decrypted = await lookup.DecryptAsync(wanted, cancellationToken);
         }
         catch (SecretIntegrityException e)
         {

@@ -218,10 +218,12 @@ public sealed class ScannedDocument
         var lengths = ArrayPool<int>.Shared.Rent(_rewrites.Length);
         byte[]? unescaped = null;
         var w = 0;
+        var touched = 0; // how far into scratch a rendering may have written (also when it throws part-way)
         try
         {
             for (var i = 0; i < _rewrites.Length; i++)
             {
+                touched = (int)Math.Min(scratch.Length, w + RewriteBound(i, prepared));
                 lengths[i] = RenderRewrite(i, source, prepared, scratch.AsSpan(w), ref unescaped);
                 w += lengths[i];
             }
@@ -246,7 +248,7 @@ public sealed class ScannedDocument
         }
         finally
         {
-            Wipe(scratch, w);
+            Wipe(scratch, Math.Max(w, touched));
             ArrayPool<int>.Shared.Return(lengths);
             ReturnUnescaped(unescaped);
         }
@@ -305,15 +307,15 @@ public sealed class ScannedDocument
                 {
                     WriteAll(output, source.Slice(prev, gap));
                     var temp = ArrayPool<byte>.Shared.Rent(bound);
-                    var n = 0;
                     try
                     {
-                        n = RenderRewrite(i, source, prepared, temp, ref unescaped);
+                        var n = RenderRewrite(i, source, prepared, temp, ref unescaped);
                         WriteAll(output, temp.AsSpan(0, n));
                     }
                     finally
                     {
-                        Wipe(temp, n);
+                        // All of the bound: a rendering that threw part-way may have written values anywhere in it.
+                        Wipe(temp, bound);
                     }
                 }
 
@@ -479,41 +481,50 @@ public sealed class ScannedDocument
 
         public PreparedValues(SecretValue[] values, int count)
         {
-            long bound = 0;
+            // Exactly the escaped sizes: each value is encoded into one scratch buffer (as long as the longest value's
+            // UTF-8), measured, then encoded again and escaped into place. The scratch is wiped before it goes back.
+            var longest = 0;
             for (var k = 0; k < count; k++)
             {
-                // Room for the UTF-8 form escaped (at most 6 bytes per byte) and, while escaping, the unescaped copy.
-                bound += 6L * Encoding.UTF8.GetMaxByteCount(values[k].Reveal().Length);
+                longest = Math.Max(longest, Encoding.UTF8.GetByteCount(values[k].Reveal()));
             }
 
-            if (bound > Array.MaxLength)
+            var scratch = longest == 0 ? [] : ArrayPool<byte>.Shared.Rent(longest);
+            try
             {
-                throw new InvalidOperationException("The resolved document would be too large.");
-            }
-
-            _ranges = count == 0 ? [] : ArrayPool<int>.Shared.Rent(2 * count);
-            _buffer = bound == 0 ? [] : ArrayPool<byte>.Shared.Rent((int)bound);
-            var w = 0;
-            for (var k = 0; k < count; k++)
-            {
-                var text = values[k].Reveal();
-                var dest = _buffer.AsSpan(w);
-                var n = Encoding.UTF8.GetBytes(text, dest);
-                if (JsonStringEscaper.NeedsEscaping(dest[..n]))
+                long bound = 0;
+                for (var k = 0; k < count; k++)
                 {
-                    // Escape in place from the end of the free space: encode again there, then write the escaped form here.
-                    var tail = _buffer.AsSpan(_buffer.Length - n);
-                    dest[..n].CopyTo(tail);
-                    n = JsonStringEscaper.Write(tail, dest);
-                    tail.Clear();
+                    var n = Encoding.UTF8.GetBytes(values[k].Reveal(), scratch);
+                    bound += JsonStringEscaper.EscapedLength(scratch.AsSpan(0, n));
                 }
 
-                _ranges[2 * k] = w;
-                _ranges[(2 * k) + 1] = n;
-                w += n;
-            }
+                if (bound > Array.MaxLength)
+                {
+                    throw new InvalidOperationException("The resolved document would be too large.");
+                }
 
-            Used = w;
+                _ranges = count == 0 ? [] : ArrayPool<int>.Shared.Rent(2 * count);
+                _buffer = bound == 0 ? [] : ArrayPool<byte>.Shared.Rent((int)bound);
+                var w = 0;
+                for (var k = 0; k < count; k++)
+                {
+                    var n = Encoding.UTF8.GetBytes(values[k].Reveal(), scratch);
+                    var escaped = JsonStringEscaper.Write(scratch.AsSpan(0, n), _buffer.AsSpan(w));
+                    _ranges[2 * k] = w;
+                    _ranges[(2 * k) + 1] = escaped;
+                    w += escaped;
+                }
+
+                Used = w;
+            }
+            finally
+            {
+                if (scratch.Length > 0)
+                {
+                    Wipe(scratch, longest);
+                }
+            }
         }
 
         private int Used { get; }

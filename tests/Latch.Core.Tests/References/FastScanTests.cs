@@ -109,6 +109,73 @@ public sealed class FastScanTests
         Assert.Equal(["K7", "A"], after.Keys);
     }
 
+    /// <summary>
+    /// The fast path must actually run on ordinary documents: were it to give up on everything, every comparison above
+    /// would still pass (the fallback is the reader itself).
+    /// </summary>
+    [Theory]
+    [InlineData("""{"a":"$Token{A}"}""")]
+    [InlineData("""{ "headers" : { "Authorization" : "Bearer $Token{STRIPE_KEY}" }, "amount" : 2000, "currency" : "usd" }""")]
+    [InlineData("""[1, -0.25, 1E-7, 0, 12.5e+3, true, false, null, "x", [], {}, [[["$Token{A}"]]]]""")]
+    [InlineData("{\n\t\"a b\": \"caf\u00e9 \\\"quoted\\\" \\n line\",\r\n \"k\": [\"$Token{A} and $Token{B}\"]\n}")]
+    [InlineData("""{"é":"€ $Token{A}","$Token{NOT_A_REF_IN_A_NAME}":"plain","nested":{"deeper":{"x":"$Secret{B}"}}}""")]
+    [InlineData("\"$Token{A}\"")]
+    [InlineData("42")]
+    public void The_fast_path_reads_ordinary_documents_itself(string json)
+    {
+        var bytes = Encoding.UTF8.GetBytes(json);
+        Assert.True(ReferenceScanner.FastPathAccepts(bytes), "the strict tokenizer gave up on an ordinary document");
+        AssertSame(bytes);
+    }
+
+    [Theory]
+    [InlineData("{\"a\":01}")]
+    [InlineData("[1,]")]
+    [InlineData("\ufeff{}")]
+    [InlineData("{\"a\":\"x\"} trailing")]
+    [InlineData("")]
+    public void The_fast_path_gives_up_on_what_the_reader_must_judge(string json) =>
+        Assert.False(ReferenceScanner.FastPathAccepts(Encoding.UTF8.GetBytes(json)));
+
+    /// <summary>A writer that hands out small spans: substitution must take its rendering-through-a-temporary branch.</summary>
+    [Fact]
+    public void Substitution_into_a_writer_with_small_spans_gives_the_same_bytes()
+    {
+        var document = ReferenceScanner.Scan(Encoding.UTF8.GetBytes("""{"a":"x $Token{K} y","b":["$Token{K}"],"c":"plain"}"""));
+        var values = new Dictionary<string, SecretValue>(StringComparer.Ordinal) { ["K"] = new SecretValue("va\"lue\n\u0001 long enough to need a temporary") };
+        var writer = new SmallSpanWriter(5);
+        document.Substitute(values, writer);
+        Assert.Equal(document.Substitute(values), writer.Written.ToArray());
+        Assert.True(writer.SmallSpansGiven > 0);
+    }
+
+    private sealed class SmallSpanWriter(int spanSize) : System.Buffers.IBufferWriter<byte>
+    {
+        private readonly List<byte> _written = [];
+        private byte[] _span = [];
+
+        public IReadOnlyList<byte> Written => _written;
+
+        public int SmallSpansGiven { get; private set; }
+
+        public void Advance(int count) => _written.AddRange(_span.AsSpan(0, count).ToArray());
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => GetArray(sizeHint);
+
+        public Span<byte> GetSpan(int sizeHint = 0) => GetArray(sizeHint);
+
+        private byte[] GetArray(int sizeHint)
+        {
+            if (sizeHint > spanSize)
+            {
+                SmallSpansGiven++;
+            }
+
+            _span = new byte[spanSize];
+            return _span;
+        }
+    }
+
     private static void AssertSame(byte[] bytes) => AssertSame(bytes, ReferenceScanner.DefaultMaxDepth);
 
     private static void AssertSame(byte[] bytes, int maxDepth)
