@@ -27,6 +27,12 @@ internal sealed class PooledBuilder<T>(int initialCapacity) : IDisposable
 
     public T[] ToArray() => Count == 0 ? [] : _items.AsSpan(0, Count).ToArray();
 
+    /// <summary>A copy in chunks that stay off the large object heap (see <see cref="ChunkedArray{T}"/>).</summary>
+    public ChunkedArray<T> ToChunked() => ChunkedArray<T>.CopyOf(_items.AsSpan(0, Count));
+
+    /// <summary>A view of the items (not copied; valid until the next <see cref="Add"/> or <see cref="Clear"/>).</summary>
+    public ChunkedArray<T> AsChunked() => ChunkedArray<T>.Over(_items, Count);
+
     public ReadOnlySpan<T> AsSpan() => _items.AsSpan(0, Count);
 
     /// <summary>Empties the builder; the buffer is kept when it holds at most <paramref name="keepCapacity"/> items.</summary>

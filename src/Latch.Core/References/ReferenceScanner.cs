@@ -1,5 +1,9 @@
 using System.Buffers;
 using System.Globalization;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -79,6 +83,70 @@ public static class ReferenceScanner
         }
     }
 
+    /// <summary>
+    /// The index of the first byte at or after <paramref name="start"/> that a string scan stops at — the end quote, a
+    /// backslash, <c>$</c>, or a control character (invalid in a string) — or -1. Inlined vector compares: most strings
+    /// are short, and the call and dispatch of a general <see cref="SearchValues{T}"/> search cost more than the search.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int IndexOfStringStop(ReadOnlySpan<byte> span, int start)
+    {
+        ref var origin = ref MemoryMarshal.GetReference(span);
+        var length = span.Length;
+        var i = start;
+        if ((uint)i > (uint)length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(start));
+        }
+
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var quote = Vector256.Create((byte)'"');
+            var backslash = Vector256.Create((byte)'\\');
+            var dollar = Vector256.Create((byte)'$');
+            var control = Vector256.Create((byte)0x1F);
+            for (; i <= length - Vector256<byte>.Count; i += Vector256<byte>.Count)
+            {
+                var v = Vector256.LoadUnsafe(ref origin, (nuint)i);
+                var hits = Vector256.Equals(v, quote) | Vector256.Equals(v, backslash) | Vector256.Equals(v, dollar)
+                    | Vector256.Equals(Vector256.Max(v, control), control);
+                if (hits != Vector256<byte>.Zero)
+                {
+                    return i + BitOperations.TrailingZeroCount(hits.ExtractMostSignificantBits());
+                }
+            }
+        }
+
+        if (Vector128.IsHardwareAccelerated)
+        {
+            var quote = Vector128.Create((byte)'"');
+            var backslash = Vector128.Create((byte)'\\');
+            var dollar = Vector128.Create((byte)'$');
+            var control = Vector128.Create((byte)0x1F);
+            for (; i <= length - Vector128<byte>.Count; i += Vector128<byte>.Count)
+            {
+                var v = Vector128.LoadUnsafe(ref origin, (nuint)i);
+                var hits = Vector128.Equals(v, quote) | Vector128.Equals(v, backslash) | Vector128.Equals(v, dollar)
+                    | Vector128.Equals(Vector128.Max(v, control), control);
+                if (hits != Vector128<byte>.Zero)
+                {
+                    return i + BitOperations.TrailingZeroCount(hits.ExtractMostSignificantBits());
+                }
+            }
+        }
+
+        for (; i < length; i++)
+        {
+            var b = Unsafe.Add(ref origin, i);
+            if (b < 0x20 || b == '"' || b == '\\' || b == '$')
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
     private struct Frame
     {
         public bool IsArray;
@@ -109,10 +177,6 @@ public static class ReferenceScanner
     {
         private const int KeepCapacity = 1024;
         private const int KeepKeys = 1024;
-
-        /// <summary>Bytes a string scan stops at: the end quote, an escape, a control character (invalid), or <c>$</c>.</summary>
-        private static readonly SearchValues<byte> StringStops = SearchValues.Create(
-            "\0\u0001\u0002\u0003\u0004\u0005\u0006\u0007\b\t\n\u000B\f\r\u000E\u000F\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F\"\\$"u8);
 
         [ThreadStatic]
         private static ScanState? t_cached;
@@ -187,12 +251,12 @@ public static class ReferenceScanner
 
         public ScannedDocument ToDocument(ReadOnlyMemory<byte> source) => new(
             source,
-            _nodes.ToArray(),
-            _references.ToArray(),
+            _nodes.ToChunked(),
+            _references.ToChunked(),
             _malformed.Count == 0 ? [] : _malformed.ToArray(),
             _malformedPositions.ToArray(),
             _keys.Count == 0 ? [] : _keys.ToArray(),
-            _rewrites.ToArray());
+            _rewrites.ToChunked());
 
         /// <summary>
         /// The scan with a strict tokenizer of its own. False when the document is not plain valid JSON within the depth
@@ -400,13 +464,12 @@ public static class ReferenceScanner
             var i = quote + 1;
             while (true)
             {
-                var rel = span[i..].IndexOfAny(StringStops);
-                if (rel < 0)
+                i = IndexOfStringStop(span, i);
+                if (i < 0)
                 {
                     return -1;
                 }
 
-                i += rel;
                 switch (span[i])
                 {
                     case (byte)'"':
@@ -648,7 +711,7 @@ public static class ReferenceScanner
                         break;
                     case SegmentKind.Malformed:
                         var node = CurrentNode(span);
-                        var path = ScannedDocument.PathOf(_nodes.AsSpan(), node, span);
+                        var path = ScannedDocument.PathOf(_nodes.AsChunked(), node, span);
                         _malformed.Add(new ReferenceError(
                             path,
                             ReferenceGrammar.MalformedKey(content, s),

@@ -14,21 +14,21 @@ namespace Latch.Core.References;
 public sealed class ScannedDocument
 {
     private readonly ReadOnlyMemory<byte> _source;
-    private readonly PathNode[] _nodes;
-    private readonly ReferenceEntry[] _references;
+    private readonly ChunkedArray<PathNode> _nodes;
+    private readonly ChunkedArray<ReferenceEntry> _references;
     private readonly int[] _malformedPositions;
-    private readonly Rewrite[] _rewrites;
+    private readonly ChunkedArray<Rewrite> _rewrites;
     private NodePath? _lastPath;
     private FoundReferences? _found;
 
     internal ScannedDocument(
         ReadOnlyMemory<byte> source,
-        PathNode[] nodes,
-        ReferenceEntry[] references,
+        ChunkedArray<PathNode> nodes,
+        ChunkedArray<ReferenceEntry> references,
         IReadOnlyList<ReferenceError> malformed,
         int[] malformedPositions,
         IReadOnlyList<string> keys,
-        Rewrite[] rewrites)
+        ChunkedArray<Rewrite> rewrites)
     {
         _source = source;
         _nodes = nodes;
@@ -78,7 +78,7 @@ public sealed class ScannedDocument
     }
 
     /// <summary>Builds the JSON path of a node: <c>$</c>, <c>.name</c>, <c>['odd name']</c>, <c>[i]</c>.</summary>
-    internal static string PathOf(ReadOnlySpan<PathNode> nodes, int node, ReadOnlySpan<byte> source)
+    internal static string PathOf(in ChunkedArray<PathNode> nodes, int node, ReadOnlySpan<byte> source)
     {
         if (node == 0)
         {
@@ -135,7 +135,7 @@ public sealed class ScannedDocument
     }
 
     /// <summary>Formats a path made only of indices and simple unescaped names into a buffer; false when it does not fit or needs the slow path.</summary>
-    private static bool TryFormatSimple(ReadOnlySpan<PathNode> nodes, ReadOnlySpan<int> chain, ReadOnlySpan<byte> source, Span<char> buffer, out int length)
+    private static bool TryFormatSimple(in ChunkedArray<PathNode> nodes, ReadOnlySpan<int> chain, ReadOnlySpan<byte> source, Span<char> buffer, out int length)
     {
         length = 0;
         buffer[length++] = '$';
