@@ -17,7 +17,7 @@ public sealed class SqliteCheckpointTests : IDisposable
     [Fact]
     public async Task Background_checkpoints_copy_committed_rows_into_the_database_file_and_lose_nothing()
     {
-        const int events = 300; // ~40 pages: far below both the 1,000-page default and the safety net, so only the background checkpointer copies them.
+        const int events = 300; // six compact rows of 50 (a few pages): far below both the 1,000-page default and the safety net, so only the background checkpointer copies them.
         var store = SqliteStore.Open(_directory);
         await store.MigrateAsync(null, CancellationToken.None);
         var workspace = await NewWorkspaceAsync(store);
@@ -86,7 +86,7 @@ public sealed class SqliteCheckpointTests : IDisposable
         using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = uri, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM audit_events WHERE workspace_id = $w";
+        command.CommandText = "SELECT coalesce(sum(coalesce(ref_count, 1)), 0) FROM audit_events WHERE workspace_id = $w"; // events: a compact row holds ref_count
         command.Parameters.AddWithValue("$w", workspace);
         try
         {

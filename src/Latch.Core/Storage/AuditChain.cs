@@ -33,7 +33,8 @@ public static class AuditChain
         return Compute(e, e.PrevHash);
     }
 
-    private static string Compute(AuditEvent e, string previousHash)
+    /// <summary>The hash of <paramref name="e"/> as the link after <paramref name="previousHash"/> (its own <see cref="AuditEvent.PrevHash"/> is ignored).</summary>
+    internal static string Compute(AuditEvent e, string previousHash)
     {
         Span<char> at = stackalloc char[40];
         if (!e.At.UtcDateTime.TryFormat(at, out var atLength, "O", CultureInfo.InvariantCulture))

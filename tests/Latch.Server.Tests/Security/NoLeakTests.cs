@@ -216,8 +216,9 @@ public sealed class NoLeakTests
 
         // The audit log: no values, the expected actions, an intact hash chain.
         DataFiles.SettleAfterStop(dir);
-        var events = ReadAudit(dir);
-        var auditText = string.Join("\n", events.Select(e => string.Join("|", e.Id, e.Action, e.ActorKeyId, e.ActorName, e.RequestId, e.Client, e.SecretKey, e.Product, e.App, e.Env, e.Context, e.Path, e.Code, e.Detail)));
+        var events = await ReadAuditAsync(dir);
+        var auditText = string.Join("\n", events.Select(e => string.Join("|", e.Id, e.Action, e.ActorKeyId, e.ActorName, e.RequestId, e.Client, e.SecretKey, e.Product, e.App, e.Env, e.Context, e.Path, e.Code, e.Detail)))
+            + "\n" + DataFiles.AllAuditText(dir); // and every stored column, compact rows' references included
         foreach (var value in values)
         {
             foreach (var (form, needle) in Forms(value))
@@ -256,7 +257,7 @@ public sealed class NoLeakTests
         }
 
         DataFiles.SettleAfterStop(dir);
-        var events = ReadAudit(dir);
+        var events = await ReadAuditAsync(dir);
         AssertChain(events);
 
         using (var db = DataFiles.Open(dir))
@@ -264,7 +265,7 @@ public sealed class NoLeakTests
             Assert.Equal(1, DataFiles.Execute(db, "UPDATE audit_events SET app = 'someone_else' WHERE action = 'secret.resolved'"));
         }
 
-        var tampered = ReadAudit(dir);
+        var tampered = await ReadAuditAsync(dir);
         Assert.Contains(tampered, e => AuditChain.Compute(e) != e.Hash);
     }
 
@@ -292,42 +293,33 @@ public sealed class NoLeakTests
         yield return ("tail", value[^20..]);
     }
 
-    private static List<AuditEvent> ReadAudit(string dir)
+    /// <summary>
+    /// Every audit event of every workspace, read through a store opened for inspection: on disk a resolution's events
+    /// share one row, which the store expands (recomputing the links inside the row from its two stored ends), so an
+    /// edited row still fails <see cref="AssertChain"/> at its last link.
+    /// </summary>
+    private static async Task<List<AuditEvent>> ReadAuditAsync(string dir)
     {
-        using var db = DataFiles.Open(dir);
-        using var command = db.CreateCommand();
-        command.CommandText = """
-            SELECT id, workspace_id, at, action, actor_key_id, actor_name, request_id, client, secret_key, version,
-                   product, app, env, context, path, code, detail, prev_hash, hash
-            FROM audit_events ORDER BY seq
-            """;
-        using var reader = command.ExecuteReader();
-        var events = new List<AuditEvent>();
-        string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
-        while (reader.Read())
+        var workspaces = new List<string>();
+        using (var db = DataFiles.Open(dir))
+        using (var command = db.CreateCommand())
         {
-            events.Add(new AuditEvent
+            command.CommandText = "SELECT DISTINCT workspace_id FROM audit_events ORDER BY workspace_id";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
             {
-                Id = reader.GetString(0),
-                WorkspaceId = reader.GetString(1),
-                At = SqliteStore.ParseTime(reader.GetString(2)),
-                Action = reader.GetString(3),
-                ActorKeyId = Text(4),
-                ActorName = Text(5),
-                RequestId = Text(6),
-                Client = Text(7),
-                SecretKey = Text(8),
-                Version = reader.IsDBNull(9) ? null : reader.GetInt32(9),
-                Product = Text(10),
-                App = Text(11),
-                Env = Text(12),
-                Context = Text(13),
-                Path = Text(14),
-                Code = Text(15),
-                Detail = Text(16),
-                PrevHash = reader.GetString(17),
-                Hash = reader.GetString(18),
-            });
+                workspaces.Add(reader.GetString(0));
+            }
+        }
+
+        var events = new List<AuditEvent>();
+        await using var store = SqliteStore.OpenForInspection(dir);
+        foreach (var workspace in workspaces)
+        {
+            await foreach (var e in store.ReadAuditChainAsync(workspace, CancellationToken.None))
+            {
+                events.Add(e);
+            }
         }
 
         Assert.NotEmpty(events);

@@ -91,6 +91,30 @@ internal static class DataFiles
         }
     }
 
+    /// <summary>Every column of every row of the audit tables (events, and the secrets compact rows resolved), as text, for leak checks.</summary>
+    public static string AllAuditText(string dataDirectory)
+    {
+        using var connection = Open(dataDirectory);
+        var text = new System.Text.StringBuilder();
+        foreach (var table in new[] { "audit_events", "audit_secret_uses" })
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT * FROM {table}";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                for (var i = 0; i < reader.FieldCount; i++)
+                {
+                    text.Append(reader.IsDBNull(i) ? "" : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture)).Append('|');
+                }
+
+                text.AppendLine();
+            }
+        }
+
+        return text.ToString();
+    }
+
     /// <summary>Whether <paramref name="needle"/> occurs anywhere in <paramref name="haystack"/>.</summary>
     public static bool Contains(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle) >= 0;
 

@@ -93,25 +93,7 @@ internal static class WebhookCalls
     }
 
     /// <summary>Every text column of every audit row, for leak checks.</summary>
-    public static string AllAuditText(this TestServer server)
-    {
-        using var connection = DataFiles.Open(server.DataDirectory);
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT * FROM audit_events";
-        using var reader = command.ExecuteReader();
-        var text = new StringBuilder();
-        while (reader.Read())
-        {
-            for (var i = 0; i < reader.FieldCount; i++)
-            {
-                text.Append(reader.IsDBNull(i) ? "" : Convert.ToString(reader.GetValue(i), CultureInfo.InvariantCulture)).Append('|');
-            }
-
-            text.AppendLine();
-        }
-
-        return text.ToString();
-    }
+    public static string AllAuditText(this TestServer server) => DataFiles.AllAuditText(server.DataDirectory);
 }
 
 internal sealed record AuditRow(

@@ -800,36 +800,121 @@ public sealed class SqliteStore : ILatchStore
         }, cancellationToken);
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Rows are read in order and expanded into events (a compact resolution row holds several, see
+    /// <see cref="CompactResolutions"/>); the filters that concern single events — secret and the cursors — are applied
+    /// again to the expanded events. A row can then yield no event (a cursor inside it, or its matching references on
+    /// the far side of the cursor), so when a full page of rows gave too few events the next rows are read.
+    /// </remarks>
     public Task<IReadOnlyList<AuditEvent>> QueryAuditAsync(string workspaceId, AuditQuery query, CancellationToken cancellationToken) =>
         ReadAsync(async c =>
         {
-            var sql = new System.Text.StringBuilder(AuditSelect).Append(" WHERE workspace_id = @workspaceId");
-            if (query.Secret is not null) sql.Append(" AND secret_key = @Secret");
-            if (query.App is not null) sql.Append(" AND app = @App");
-            if (query.Env is not null) sql.Append(" AND env = @Env");
-            if (query.Action is not null) sql.Append(" AND action = @Action");
-            if (query.Since is not null) sql.Append(" AND at >= @since");
-            if (query.Until is not null) sql.Append(" AND at < @until");
-            if (query.BeforeSequence is not null) sql.Append(" AND seq < @BeforeSequence");
-            if (query.AfterSequence is not null) sql.Append(" AND seq > @AfterSequence");
-            sql.Append(query.AfterSequence is null ? " ORDER BY seq DESC" : " ORDER BY seq ASC").Append(" LIMIT @Limit");
-            var rows = await c.QueryAsync<AuditRow>(new CommandDefinition(sql.ToString(), new
+            ArgumentNullException.ThrowIfNull(query);
+            var ascending = query.AfterSequence is not null;
+            var result = new List<AuditEvent>(Math.Clamp(query.Limit, 0, 1000));
+            if (query.Limit <= 0)
             {
-                workspaceId, query.Secret, query.App, query.Env, query.Action,
-                since = query.Since is { } s ? Time(s) : null, until = query.Until is { } u ? Time(u) : null,
-                query.BeforeSequence, query.AfterSequence, query.Limit,
-            }, cancellationToken: cancellationToken));
-            return (IReadOnlyList<AuditEvent>)rows.Select(r => r.ToEvent()).ToList();
+                return (IReadOnlyList<AuditEvent>)result;
+            }
+
+            var expanded = new List<AuditEvent>();
+            long? rowBound = null;
+            while (true)
+            {
+                var rows = (await c.QueryAsync<AuditRow>(new CommandDefinition(AuditQuerySql(query, rowBound is not null), new
+                {
+                    workspaceId, query.Secret, query.App, query.Env, query.Action,
+                    since = query.Since is { } s ? Time(s) : null, until = query.Until is { } u ? Time(u) : null,
+                    query.BeforeSequence, query.AfterSequence,
+                    afterLow = query.AfterSequence is { } a ? a - CompactResolutions.MaxEventsPerRow : (long?)null,
+                    rowBound, query.Limit,
+                }, cancellationToken: cancellationToken))).AsList();
+                foreach (var row in rows)
+                {
+                    expanded.Clear();
+                    row.Expand(expanded);
+                    if (!ascending)
+                    {
+                        expanded.Reverse();
+                    }
+
+                    foreach (var e in expanded)
+                    {
+                        if ((query.Secret is null || e.SecretKey == query.Secret)
+                            && (query.BeforeSequence is null || e.Sequence < query.BeforeSequence)
+                            && (query.AfterSequence is null || e.Sequence > query.AfterSequence))
+                        {
+                            result.Add(e);
+                            if (result.Count == query.Limit)
+                            {
+                                return result;
+                            }
+                        }
+                    }
+                }
+
+                if (rows.Count < query.Limit)
+                {
+                    return result;
+                }
+
+                rowBound = rows[^1].Seq;
+            }
         }, cancellationToken);
+
+    /// <summary>
+    /// The SQL of one page of rows for <see cref="QueryAuditAsync"/>. With a secret, the rows naming it (plain rows, by
+    /// <c>ix_audit_secret</c>) and the compact rows holding it (by <c>audit_secret_uses</c>) are read as two ordered,
+    /// limited halves and merged.
+    /// </summary>
+    private static string AuditQuerySql(AuditQuery query, bool continuing)
+    {
+        var ascending = query.AfterSequence is not null;
+        var order = ascending ? "ASC" : "DESC";
+        string Filters(string seq, string row)
+        {
+            var sql = new System.Text.StringBuilder();
+            if (query.App is not null) sql.Append($" AND {row}app = @App");
+            if (query.Env is not null) sql.Append($" AND {row}env = @Env");
+            if (query.Action is not null) sql.Append($" AND {row}action = @Action");
+            if (query.Since is not null) sql.Append($" AND {row}at >= @since");
+            if (query.Until is not null) sql.Append($" AND {row}at < @until");
+
+            // A row's first event is at seq, its last at seq + ref_count - 1.
+            if (query.BeforeSequence is not null) sql.Append($" AND {seq} < @BeforeSequence");
+            if (query.AfterSequence is not null) sql.Append($" AND {seq} > @afterLow AND {seq} + coalesce({row}ref_count, 1) - 1 > @AfterSequence");
+            if (continuing) sql.Append(ascending ? $" AND {seq} > @rowBound" : $" AND {seq} < @rowBound");
+            return sql.ToString();
+        }
+
+        if (query.Secret is null)
+        {
+            return $"{AuditSelect} WHERE workspace_id = @workspaceId{Filters("seq", "")} ORDER BY seq {order} LIMIT @Limit";
+        }
+
+        return $"""
+            SELECT * FROM ({AuditSelect} WHERE workspace_id = @workspaceId AND secret_key = @Secret{Filters("seq", "")} ORDER BY seq {order} LIMIT @Limit)
+            UNION ALL
+            SELECT * FROM ({AuditSelectFrom("a.")} FROM audit_secret_uses u JOIN audit_events a ON a.seq = u.seq
+                WHERE u.workspace_id = @workspaceId AND u.secret_key = @Secret{Filters("u.seq", "a.")} ORDER BY u.seq {order} LIMIT @Limit)
+            ORDER BY Seq {order} LIMIT @Limit
+            """;
+    }
 
     /// <inheritdoc />
     public async IAsyncEnumerable<AuditEvent> ReadAuditChainAsync(string workspaceId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken);
         var rows = connection.QueryUnbufferedAsync<AuditRow>(AuditSelect + " WHERE workspace_id = @workspaceId ORDER BY seq", new { workspaceId });
+        var expanded = new List<AuditEvent>();
         await foreach (var row in rows.WithCancellation(cancellationToken))
         {
-            yield return row.ToEvent();
+            expanded.Clear();
+            row.Expand(expanded);
+            foreach (var e in expanded)
+            {
+                yield return e;
+            }
         }
     }
 
@@ -839,8 +924,12 @@ public sealed class SqliteStore : ILatchStore
         {
             var rows = await c.QueryAsync<RecentRow>(new CommandDefinition(
                 """
-                SELECT product, app, env, context, count(*) AS Count, max(at) AS LastAt FROM audit_events
-                WHERE workspace_id = @workspaceId AND secret_key = @key AND action = 'secret.resolved'
+                SELECT product AS Product, app AS App, env AS Env, context AS Context, sum(uses) AS Count, max(at) AS LastAt FROM (
+                    SELECT product, app, env, context, 1 AS uses, at FROM audit_events
+                    WHERE workspace_id = @workspaceId AND secret_key = @key AND action = 'secret.resolved'
+                    UNION ALL
+                    SELECT a.product, a.app, a.env, a.context, u.uses, a.at FROM audit_secret_uses u JOIN audit_events a ON a.seq = u.seq
+                    WHERE u.workspace_id = @workspaceId AND u.secret_key = @key AND a.action = 'secret.resolved')
                 GROUP BY product, app, env, context ORDER BY LastAt DESC LIMIT 500
                 """,
                 new { workspaceId, key }, cancellationToken: cancellationToken));
@@ -873,10 +962,14 @@ public sealed class SqliteStore : ILatchStore
 
     private static readonly string[] AuditColumns =
     [
-        "id", "workspace_id", "at", "action", "actor_key_id", "actor_name", "request_id", "client", "secret_key", "version",
-        "product", "app", "env", "context", "path", "code", "detail", "prev_hash", "hash",
+        "seq", "id", "workspace_id", "at", "action", "actor_key_id", "actor_name", "request_id", "client", "secret_key", "version",
+        "product", "app", "env", "context", "path", "code", "detail", "prev_hash", "hash", "refs", "ref_count",
     ];
 
+    /// <summary>
+    /// Appends events, linking each into its workspace's chain. Sequence numbers are assigned here, not by SQLite: a
+    /// compact row (<see cref="CompactResolutions"/>) takes one per event it holds, so the next row starts after them.
+    /// </summary>
     private static async Task AppendAsync(SqliteConnection c, DbTransaction t, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
     {
         if (events.Count == 0)
@@ -884,36 +977,93 @@ public sealed class SqliteStore : ILatchStore
             return;
         }
 
-        // One command, prepared once and executed per event: group commits insert hundreds of events at a time.
+        var transaction = (SqliteTransaction)t;
+
+        // After the last event of the newest row, and never below what AUTOINCREMENT has handed out.
+        var next = await c.ExecuteScalarAsync<long>(new CommandDefinition(
+            """
+            SELECT max(coalesce((SELECT seq + coalesce(ref_count, 1) FROM audit_events ORDER BY seq DESC LIMIT 1), 1),
+                       coalesce((SELECT seq + 1 FROM sqlite_sequence WHERE name = 'audit_events'), 1))
+            """, transaction: t, cancellationToken: cancellationToken));
+
+        // One command, prepared once and executed per row: group commits insert hundreds of events at a time.
         await using var insert = c.CreateCommand();
-        insert.Transaction = (SqliteTransaction)t;
+        insert.Transaction = transaction;
         insert.CommandText = $"INSERT INTO audit_events({string.Join(", ", AuditColumns)}) VALUES ({string.Join(", ", AuditColumns.Select(n => "$" + n))})";
-        var parameters = AuditColumns.ToDictionary(n => n, n => insert.Parameters.Add("$" + n, SqliteType.Text), StringComparer.Ordinal);
-        parameters["version"].SqliteType = SqliteType.Integer;
-        var lastHashes = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var e in events)
+        var parameters = AuditColumns.Select(n => insert.Parameters.Add("$" + n, SqliteType.Text)).ToArray();
+        parameters[0].SqliteType = SqliteType.Integer;
+        parameters[10].SqliteType = SqliteType.Integer;
+        parameters[21].SqliteType = SqliteType.Integer;
+
+        SqliteCommand? uses = null;
+        try
         {
-            if (!lastHashes.TryGetValue(e.WorkspaceId, out var previous))
+            var lastHashes = new Dictionary<string, string>(StringComparer.Ordinal);
+            for (var i = 0; i < events.Count;)
             {
-                previous = await c.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
-                    "SELECT hash FROM audit_events WHERE workspace_id = @WorkspaceId ORDER BY seq DESC LIMIT 1",
-                    new { e.WorkspaceId }, t, cancellationToken: cancellationToken)) ?? AuditChain.Genesis;
-            }
+                var e = events[i];
+                if (!lastHashes.TryGetValue(e.WorkspaceId, out var previous))
+                {
+                    previous = await c.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
+                        "SELECT hash FROM audit_events WHERE workspace_id = @WorkspaceId ORDER BY seq DESC LIMIT 1",
+                        new { e.WorkspaceId }, t, cancellationToken: cancellationToken)) ?? AuditChain.Genesis;
+                }
 
-            var linked = AuditChain.Link(e, previous);
-            object?[] values =
-            [
-                linked.Id, linked.WorkspaceId, Time(linked.At), linked.Action, linked.ActorKeyId, linked.ActorName, linked.RequestId, linked.Client,
-                linked.SecretKey, linked.Version, linked.Product, linked.App, linked.Env, linked.Context, linked.Path, linked.Code, linked.Detail,
-                linked.PrevHash, linked.Hash,
-            ];
-            for (var i = 0; i < AuditColumns.Length; i++)
+                var count = CompactResolutions.RunLength(events, i);
+                var hash = previous;
+                for (var k = i; k < i + count; k++)
+                {
+                    hash = AuditChain.Compute(events[k], hash);
+                }
+
+                var compact = count > 1;
+                var refs = compact ? CompactResolutions.Write(events, i, count) : null;
+                object?[] values =
+                [
+                    next, e.Id, e.WorkspaceId, Time(e.At), e.Action, e.ActorKeyId, e.ActorName, e.RequestId, e.Client,
+                    compact ? null : e.SecretKey, compact ? null : e.Version, e.Product, e.App, e.Env, e.Context, compact ? null : e.Path, e.Code, e.Detail,
+                    previous, hash, refs, compact ? count : null,
+                ];
+                for (var p = 0; p < parameters.Length; p++)
+                {
+                    parameters[p].Value = values[p] ?? DBNull.Value;
+                }
+
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+                if (compact)
+                {
+                    // The secret filter and recent uses find compact rows through this narrow table.
+                    if (uses is null)
+                    {
+                        uses = c.CreateCommand();
+                        uses.Transaction = transaction;
+                        uses.CommandText =
+                            """
+                            INSERT INTO audit_secret_uses(workspace_id, secret_key, seq, uses)
+                            SELECT $ws, json_extract(value, '$[1]'), $seq, count(*) FROM json_each($refs) GROUP BY 2
+                            """;
+                        uses.Parameters.Add("$ws", SqliteType.Text);
+                        uses.Parameters.Add("$seq", SqliteType.Integer);
+                        uses.Parameters.Add("$refs", SqliteType.Text);
+                    }
+
+                    uses.Parameters[0].Value = e.WorkspaceId;
+                    uses.Parameters[1].Value = next;
+                    uses.Parameters[2].Value = refs;
+                    await uses.ExecuteNonQueryAsync(cancellationToken);
+                }
+
+                lastHashes[e.WorkspaceId] = hash;
+                next += count;
+                i += count;
+            }
+        }
+        finally
+        {
+            if (uses is not null)
             {
-                parameters[AuditColumns[i]].Value = values[i] ?? DBNull.Value;
+                await uses.DisposeAsync();
             }
-
-            await insert.ExecuteNonQueryAsync(cancellationToken);
-            lastHashes[e.WorkspaceId] = linked.Hash;
         }
     }
 
@@ -1039,8 +1189,14 @@ public sealed class SqliteStore : ILatchStore
     private const string ConfigSelect =
         "SELECT kind, parent, name, body, created_at AS CreatedAt, updated_at AS UpdatedAt FROM configs";
 
-    private const string AuditSelect =
-        "SELECT seq, id, workspace_id AS WorkspaceId, at, action, actor_key_id AS ActorKeyId, actor_name AS ActorName, request_id AS RequestId, client, secret_key AS SecretKey, version, product, app, env, context, path, code, detail, prev_hash AS PrevHash, hash FROM audit_events";
+    private static readonly string AuditSelect = AuditSelectFrom("") + " FROM audit_events";
+
+    /// <summary>The audit row's columns, each qualified with <paramref name="table"/> (e.g. <c>a.</c>) for joins.</summary>
+    private static string AuditSelectFrom(string table) =>
+        $"SELECT {table}seq AS Seq, {table}id AS Id, {table}workspace_id AS WorkspaceId, {table}at AS At, {table}action AS Action, {table}actor_key_id AS ActorKeyId, "
+        + $"{table}actor_name AS ActorName, {table}request_id AS RequestId, {table}client AS Client, {table}secret_key AS SecretKey, {table}version AS Version, "
+        + $"{table}product AS Product, {table}app AS App, {table}env AS Env, {table}context AS Context, {table}path AS Path, {table}code AS Code, "
+        + $"{table}detail AS Detail, {table}prev_hash AS PrevHash, {table}hash AS Hash, {table}refs AS Refs, {table}ref_count AS RefCount";
 
     private const string ApiKeySelect =
         "SELECT id, workspace_id AS WorkspaceId, name, role, apps, envs, expires_at AS ExpiresAt, is_bootstrap AS IsBootstrap, created_at AS CreatedAt, key_hash AS KeyHash FROM api_keys";
@@ -1110,6 +1266,8 @@ public sealed class SqliteStore : ILatchStore
         public string? Detail { get; set; }
         public string PrevHash { get; set; } = "";
         public string Hash { get; set; } = "";
+        public string? Refs { get; set; }
+        public long? RefCount { get; set; }
 
         public AuditEvent ToEvent() => new()
         {
@@ -1117,6 +1275,19 @@ public sealed class SqliteStore : ILatchStore
             RequestId = RequestId, Client = Client, SecretKey = SecretKey, Version = Version is null ? null : (int)Version, Product = Product, App = App,
             Env = Env, Context = Context, Path = Path, Code = Code, Detail = Detail, PrevHash = PrevHash, Hash = Hash,
         };
+
+        /// <summary>This row's events, oldest first: itself, or the events of a compact resolution row.</summary>
+        public void Expand(List<AuditEvent> into)
+        {
+            if (Refs is null)
+            {
+                into.Add(ToEvent());
+            }
+            else
+            {
+                CompactResolutions.Expand(ToEvent(), Refs, RefCount ?? 0, into);
+            }
+        }
     }
 
     private sealed class RecentRow
