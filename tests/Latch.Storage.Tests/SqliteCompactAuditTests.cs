@@ -43,14 +43,78 @@ public sealed class SqliteCompactAuditTests : IAsyncLifetime
         Assert.Equal(3L, Scalar("SELECT count(*) FROM audit_events WHERE workspace_id = $w"));
         Assert.Equal(20L, Scalar("SELECT ref_count FROM audit_events WHERE workspace_id = $w AND action = 'secret.resolved'"));
         Assert.Equal(1L, Scalar("SELECT count(*) FROM audit_events WHERE workspace_id = $w AND action = 'secret.resolved' AND secret_key IS NULL AND path IS NULL AND version IS NULL"));
-        Assert.Equal(10L, Scalar("SELECT uses FROM audit_secret_uses WHERE workspace_id = $w AND secret_key = 'EVEN'"));
-        Assert.Equal(11L, Scalar("SELECT count(*) FROM audit_secret_uses WHERE workspace_id = $w"));
+        Assert.Equal(11L, Scalar("SELECT count(*) FROM audit_secret_ranges WHERE workspace_id = $w"));
+        Assert.Equal(0L, Scalar("SELECT count(*) FROM audit_secret_ranges r JOIN audit_events a ON a.seq = r.first_seq WHERE r.workspace_id = $w AND (r.first_seq <> r.last_seq OR a.ref_count <> 20)"));
+        Assert.Equal(10L, Scalar("SELECT uses FROM audit_secret_usage WHERE workspace_id = $w AND secret_key = 'EVEN'"));
+        Assert.Equal(11L, Scalar("SELECT count(*) FROM audit_secret_usage WHERE workspace_id = $w"));
 
         var chain = await ChainAsync();
         var first = chain.Single(e => e.Id == resolution[0].Id).Sequence;
         Assert.Equal(Enumerable.Range(0, 21).Select(i => first + i), chain.Skip(1).Select(e => e.Sequence));
         Assert.Equal(first + 20, Scalar("SELECT seq FROM audit_events WHERE workspace_id = $w AND action = 'secret.revealed'"));
         Assert.Equal(22, (await AuditChain.VerifyAsync(_store.ReadAuditChainAsync(_workspace, CancellationToken.None), CancellationToken.None)).Checked);
+    }
+
+    [Fact]
+    public async Task One_commit_indexes_each_secret_once_and_the_secret_filter_skips_rows_between_that_do_not_name_it()
+    {
+        var other = Ids.New("ws_");
+        AuditEvent In(string workspace, string key, string request, int i) => Event("secret.resolved", key, request) with { WorkspaceId = workspace, Path = $"$.k{i}" };
+        var x1 = Enumerable.Range(0, 3).Select(i => In(_workspace, "X", "req-1", i)).ToList();
+        var elsewhere = Enumerable.Range(0, 3).Select(i => In(other, "X", "req-2", i)).ToList();
+        var y = Enumerable.Range(0, 2).Select(i => In(_workspace, "Y", "req-3", i)).ToList();
+        var x2 = Enumerable.Range(0, 2).Select(i => In(_workspace, i == 0 ? "X" : "Z", "req-4", i)).ToList();
+        await _store.AppendAuditAsync([.. x1, .. elsewhere, .. y, .. x2], CancellationToken.None);
+
+        // One range per secret and workspace for the whole commit; X's spans rows of another workspace and of Y.
+        Assert.Equal(3L, Scalar("SELECT count(*) FROM audit_secret_ranges WHERE workspace_id = $w"));
+        Assert.Equal(1L, Scalar("SELECT count(*) FROM audit_secret_ranges WHERE workspace_id = $w AND secret_key = 'X' AND last_seq > first_seq"));
+        Assert.Equal(4L, Scalar("SELECT uses FROM audit_secret_usage WHERE workspace_id = $w AND secret_key = 'X'"));
+
+        Assert.Equal([.. x1.Select(e => e.Id), x2[0].Id], (await _store.QueryAuditAsync(_workspace, new AuditQuery(Secret: "X", AfterSequence: 0, Limit: 2), CancellationToken.None))
+            .Concat(await _store.QueryAuditAsync(_workspace, new AuditQuery(Secret: "X", AfterSequence: (await _store.QueryAuditAsync(_workspace, new AuditQuery(Secret: "X", AfterSequence: 0, Limit: 2), CancellationToken.None))[^1].Sequence, Limit: 10), CancellationToken.None))
+            .Select(e => e.Id));
+        Assert.Equal([x2[0].Id, .. x1.Select(e => e.Id).Reverse()], (await _store.QueryAuditAsync(_workspace, new AuditQuery(Secret: "X", Limit: 1), CancellationToken.None))
+            .Concat(await _store.QueryAuditAsync(_workspace, new AuditQuery(Secret: "X", BeforeSequence: x2Sequence(), Limit: 10), CancellationToken.None)).Select(e => e.Id));
+        Assert.Equal(elsewhere.Select(e => e.Id).Reverse(), (await _store.QueryAuditAsync(other, new AuditQuery(Secret: "X"), CancellationToken.None)).Select(e => e.Id));
+        Assert.Equal(y.Select(e => e.Id).Reverse(), (await _store.QueryAuditAsync(_workspace, new AuditQuery(Secret: "Y"), CancellationToken.None)).Select(e => e.Id));
+        Assert.Equal([x2[1].Id], (await _store.QueryAuditAsync(_workspace, new AuditQuery(Secret: "Z"), CancellationToken.None)).Select(e => e.Id));
+
+        long x2Sequence() => Scalar($"SELECT seq FROM audit_events WHERE id = '{x2[0].Id}'");
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void The_secret_filter_walks_the_indexes_in_order_without_sorting(bool following, bool continuing)
+    {
+        var query = following ? new AuditQuery(Secret: "K", App: "a", AfterSequence: 100, Limit: 10) : new AuditQuery(Secret: "K", App: "a", BeforeSequence: 100, Limit: 10);
+        using var connection = Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + SqliteStore.AuditQuerySql(query, continuing);
+        foreach (var (name, value) in new (string, object)[] { ("@workspaceId", "w"), ("@Secret", "K"), ("@App", "a"), ("@AfterSequence", 100), ("@upper", 100), ("@lower", 0), ("@Limit", 10), ("@needle", "\"K\"") })
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        using var reader = command.ExecuteReader();
+        var plan = new List<string>();
+        var nodes = new Dictionary<long, (long Parent, string Detail)>();
+        while (reader.Read())
+        {
+            plan.Add(reader.GetString(3));
+            nodes[reader.GetInt64(0)] = (reader.GetInt64(1), reader.GetString(3));
+        }
+
+        // Both halves read their index in order and stop at the limit (no sort inside either); only the merge of the two
+        // limited halves sorts, at most Limit rows each.
+        Assert.All(nodes.Values.Where(n => n.Detail.Contains("TEMP B-TREE", StringComparison.Ordinal)),
+            n => Assert.Contains(nodes[n.Parent].Detail, new[] { "LEFT", "RIGHT" }));
+        Assert.Contains(plan, p => p.StartsWith("SEARCH audit_events USING INDEX ix_audit_secret", StringComparison.Ordinal));
+        Assert.Contains(plan, p => p.StartsWith("SEARCH r USING PRIMARY KEY", StringComparison.Ordinal));
+        Assert.Contains(plan, p => p.StartsWith("SEARCH a USING INTEGER PRIMARY KEY", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -77,6 +141,78 @@ public sealed class SqliteCompactAuditTests : IAsyncLifetime
 
         // Reads keep working; nothing throws on the damaged row.
         Assert.NotEmpty(await _store.QueryAuditAsync(_workspace, new AuditQuery(Secret: "KEY_1"), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_schema_3_store_upgrades_with_its_resolutions_counted_and_its_sequence_continued()
+    {
+        var directory = _directory + "-v3";
+        Directory.CreateDirectory(directory);
+        var old = Enumerable.Range(0, 3).Select(i => Event("secret.resolved", "OLD", "req-old") with { WorkspaceId = "ws_old", Path = $"$.o{i}", At = T0.AddMinutes(i) }).ToList();
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = SqliteStore.DatabasePath(directory), Pooling = false }.ToString());
+        await using (connection)
+        {
+            await connection.OpenAsync();
+            new EvolveDb.Evolve(connection, _ => { })
+            {
+                EmbeddedResourceAssemblies = [typeof(SqliteStore).Assembly],
+                EmbeddedResourceFilters = ["Latch.Core.Storage.Migrations.Sqlite."],
+                MetadataTableName = "schema_migrations",
+                EnableClusterMode = false,
+                TargetVersion = new EvolveDb.Migration.MigrationVersion("3"),
+            }.Migrate();
+
+            // Rows as schema 3 wrote them: one per event, seq from AUTOINCREMENT.
+            var previous = AuditChain.Genesis;
+            foreach (var e in old)
+            {
+                var linked = AuditChain.Link(e, previous);
+                await using var insert = connection.CreateCommand();
+                insert.CommandText = """
+                    INSERT INTO audit_events(id, workspace_id, at, action, actor_key_id, actor_name, request_id, client, secret_key, version, product, app, env, context, path, prev_hash, hash)
+                    VALUES ($id, $ws, $at, $action, $key_id, $name, $request, $client, $secret, $version, $product, $app, $env, $context, $path, $prev, $hash)
+                    """;
+                foreach (var (name, value) in new (string, object?)[]
+                {
+                    ("$id", e.Id), ("$ws", e.WorkspaceId), ("$at", SqliteStore.Time(e.At)), ("$action", e.Action), ("$key_id", e.ActorKeyId), ("$name", e.ActorName),
+                    ("$request", e.RequestId), ("$client", e.Client), ("$secret", e.SecretKey), ("$version", e.Version), ("$product", e.Product), ("$app", e.App),
+                    ("$env", e.Env), ("$context", e.Context), ("$path", e.Path), ("$prev", previous), ("$hash", linked.Hash),
+                })
+                {
+                    insert.Parameters.AddWithValue(name, value ?? DBNull.Value);
+                }
+
+                await insert.ExecuteNonQueryAsync();
+                previous = linked.Hash;
+            }
+        }
+
+        var store = SqliteStore.Open(directory);
+        try
+        {
+            await store.MigrateAsync(null, CancellationToken.None);
+            var added = Enumerable.Range(0, 4).Select(i => Event("secret.resolved", i < 2 ? "OLD" : "NEW", "req-new") with { WorkspaceId = "ws_old", Path = $"$.n{i}" }).ToList();
+            await store.AppendAuditAsync(added, CancellationToken.None);
+
+            Assert.Equal([new RecentUse("shop", "stripe_app", "prd", "resolve", 5, T0.AddMinutes(2))], await store.GetRecentUsesAsync("ws_old", "OLD", CancellationToken.None));
+            var chain = new List<AuditEvent>();
+            await foreach (var e in store.ReadAuditChainAsync("ws_old", CancellationToken.None))
+            {
+                chain.Add(e);
+            }
+
+            Assert.Equal([.. old.Select(e => e.Id), .. added.Select(e => e.Id)], chain.Select(e => e.Id));
+            Assert.Equal([1L, 2, 3, 4, 5, 6, 7], chain.Select(e => e.Sequence));
+            Assert.Null((await AuditChain.VerifyAsync(store.ReadAuditChainAsync("ws_old", CancellationToken.None), CancellationToken.None)).FirstBroken);
+            Assert.Equal([added[1].Id, added[0].Id, .. old.Select(e => e.Id).Reverse()],
+                (await store.QueryAuditAsync("ws_old", new AuditQuery(Secret: "OLD"), CancellationToken.None)).Select(e => e.Id));
+        }
+        finally
+        {
+            await store.DisposeAsync();
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     private async Task<List<AuditEvent>> ChainAsync()
