@@ -76,7 +76,10 @@ internal static class Scale
                 var now = time.GetUtcNow();
                 for (var j = 0; j < n; j++)
                 {
-                    batch.Add(SecretService.Event(workspace.Id, "secret.resolved", actor, now) with
+                    // Each event its own request (a one-reference resolution), so each is its own row: the embedded store
+                    // keeps one resolution's events in one row (schema 4), and 5,000 events of one request would make a
+                    // million events a few thousand rows — a flattering store, not the one a million resolutions leave.
+                    batch.Add(SecretService.Event(workspace.Id, "secret.resolved", actor with { RequestId = string.Create(CultureInfo.InvariantCulture, $"scale-{written + j}") }, now) with
                     {
                         SecretKey = Key(1 + random.Next(secrets)), Version = 1, App = "scale_app", Env = "prd", Context = "resolve", Path = "$.k",
                     });

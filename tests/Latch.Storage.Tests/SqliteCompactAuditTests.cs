@@ -45,8 +45,8 @@ public sealed class SqliteCompactAuditTests : IAsyncLifetime
         Assert.Equal(1L, Scalar("SELECT count(*) FROM audit_events WHERE workspace_id = $w AND action = 'secret.resolved' AND secret_key IS NULL AND path IS NULL AND version IS NULL"));
         Assert.Equal(11L, Scalar("SELECT count(*) FROM audit_secret_ranges WHERE workspace_id = $w"));
         Assert.Equal(0L, Scalar("SELECT count(*) FROM audit_secret_ranges r JOIN audit_events a ON a.seq = r.first_seq WHERE r.workspace_id = $w AND (r.first_seq <> r.last_seq OR a.ref_count <> 20)"));
-        Assert.Equal(10L, Scalar("SELECT uses FROM audit_secret_usage WHERE workspace_id = $w AND secret_key = 'EVEN'"));
-        Assert.Equal(11L, Scalar("SELECT count(*) FROM audit_secret_usage WHERE workspace_id = $w"));
+        Assert.Equal(10, (await _store.GetRecentUsesAsync(_workspace, "EVEN", CancellationToken.None)).Single().Count);
+        Assert.Equal(1, (await _store.GetRecentUsesAsync(_workspace, "KEY_19", CancellationToken.None)).Single().Count);
 
         var chain = await ChainAsync();
         var first = chain.Single(e => e.Id == resolution[0].Id).Sequence;
@@ -69,7 +69,8 @@ public sealed class SqliteCompactAuditTests : IAsyncLifetime
         // One range per secret and workspace for the whole commit; X's spans rows of another workspace and of Y.
         Assert.Equal(3L, Scalar("SELECT count(*) FROM audit_secret_ranges WHERE workspace_id = $w"));
         Assert.Equal(1L, Scalar("SELECT count(*) FROM audit_secret_ranges WHERE workspace_id = $w AND secret_key = 'X' AND last_seq > first_seq"));
-        Assert.Equal(4L, Scalar("SELECT uses FROM audit_secret_usage WHERE workspace_id = $w AND secret_key = 'X'"));
+        Assert.Equal(4, (await _store.GetRecentUsesAsync(_workspace, "X", CancellationToken.None)).Single().Count);
+        Assert.Equal(3, (await _store.GetRecentUsesAsync(other, "X", CancellationToken.None)).Single().Count);
 
         Assert.Equal([.. x1.Select(e => e.Id), x2[0].Id], (await _store.QueryAuditAsync(_workspace, new AuditQuery(Secret: "X", AfterSequence: 0, Limit: 2), CancellationToken.None))
             .Concat(await _store.QueryAuditAsync(_workspace, new AuditQuery(Secret: "X", AfterSequence: (await _store.QueryAuditAsync(_workspace, new AuditQuery(Secret: "X", AfterSequence: 0, Limit: 2), CancellationToken.None))[^1].Sequence, Limit: 10), CancellationToken.None))

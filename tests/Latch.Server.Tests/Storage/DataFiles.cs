@@ -91,12 +91,12 @@ internal static class DataFiles
         }
     }
 
-    /// <summary>Every column of every row of the audit tables (events, where compact rows name each secret, and usage counts), as text, for leak checks.</summary>
+    /// <summary>Every column of every row of the audit tables (events, and where compact rows name each secret), as text, for leak checks.</summary>
     public static string AllAuditText(string dataDirectory)
     {
         using var connection = Open(dataDirectory);
         var text = new System.Text.StringBuilder();
-        foreach (var table in new[] { "audit_events", "audit_secret_ranges", "audit_secret_usage" })
+        foreach (var table in new[] { "audit_events", "audit_secret_ranges" })
         {
             using var command = connection.CreateCommand();
             command.CommandText = $"SELECT * FROM {table}";

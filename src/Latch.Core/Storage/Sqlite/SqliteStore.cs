@@ -933,16 +933,29 @@ public sealed class SqliteStore : ILatchStore
     }
 
     /// <inheritdoc />
-    /// <remarks>Read from <c>audit_secret_usage</c>, which every audit commit keeps up to date (schema 4).</remarks>
+    /// <remarks>
+    /// Counts the secret's resolution events: plain rows by <c>ix_audit_secret</c>, compact rows through
+    /// <c>audit_secret_ranges</c>, counting the references in each that name the secret. A read of the secret's history,
+    /// like before schema 4; the hot path (the audit writer) is what was made cheaper, not this page.
+    /// </remarks>
     public Task<IReadOnlyList<RecentUse>> GetRecentUsesAsync(string workspaceId, string key, CancellationToken cancellationToken) =>
         ReadAsync(async c =>
         {
             var rows = await c.QueryAsync<RecentRow>(new CommandDefinition(
                 """
-                SELECT nullif(product, '') AS Product, nullif(app, '') AS App, nullif(env, '') AS Env, nullif(context, '') AS Context, uses AS Count, last_at AS LastAt
-                FROM audit_secret_usage WHERE workspace_id = @workspaceId AND secret_key = @key ORDER BY last_at DESC LIMIT 500
+                SELECT product AS Product, app AS App, env AS Env, context AS Context, sum(uses) AS Count, max(at) AS LastAt FROM (
+                    SELECT product, app, env, context, 1 AS uses, at FROM audit_events
+                    WHERE workspace_id = @workspaceId AND secret_key = @key AND action = 'secret.resolved'
+                    UNION ALL
+                    SELECT a.product, a.app, a.env, a.context,
+                           (SELECT count(*) FROM json_each(a.refs) WHERE json_extract(value, '$[1]') = @key) AS uses, a.at
+                    FROM audit_secret_ranges r CROSS JOIN audit_events a ON a.seq BETWEEN r.first_seq AND r.last_seq
+                    WHERE r.workspace_id = @workspaceId AND r.secret_key = @key AND +a.workspace_id = @workspaceId
+                      AND a.ref_count IS NOT NULL AND a.action = 'secret.resolved' AND instr(a.refs, @needle) > 0)
+                WHERE uses > 0
+                GROUP BY product, app, env, context ORDER BY LastAt DESC LIMIT 500
                 """,
-                new { workspaceId, key }, cancellationToken: cancellationToken));
+                new { workspaceId, key, needle = "\"" + key + "\"" }, cancellationToken: cancellationToken));
             return (IReadOnlyList<RecentUse>)rows.Select(r => new RecentUse(r.Product, r.App, r.Env, r.Context, r.Count, ParseTime(r.LastAt))).ToList();
         }, cancellationToken);
 
@@ -1053,7 +1066,7 @@ public sealed class SqliteStore : ILatchStore
             }
         }
 
-        await WriteSecretIndexesAsync(c, transaction, events, ranges, cancellationToken);
+        await WriteSecretRangesAsync(c, transaction, ranges, cancellationToken);
     }
 
     private static IEnumerable<string> UsedKeys(IReadOnlyList<AuditEvent> events, int start, int count)
@@ -1069,13 +1082,11 @@ public sealed class SqliteStore : ILatchStore
     }
 
     /// <summary>
-    /// Per commit, not per event: where each secret's compact rows are (<c>audit_secret_ranges</c>, for the secret filter)
-    /// and how often each secret was resolved per product, app, environment and context (<c>audit_secret_usage</c>, for
-    /// recent uses). A per-row index of compact rows cost ~170 µs per 20-reference resolution — more than the row itself.
+    /// Per commit, not per event: where each secret's compact rows are (<c>audit_secret_ranges</c>, for the secret filter
+    /// and recent uses). A per-row index of compact rows cost ~170 µs per 20-reference resolution — more than the row itself.
     /// </summary>
-    private static async Task WriteSecretIndexesAsync(
-        SqliteConnection c, SqliteTransaction t, IReadOnlyList<AuditEvent> events, Dictionary<(string Workspace, string Key), (long First, long Last)> ranges,
-        CancellationToken cancellationToken)
+    private static async Task WriteSecretRangesAsync(
+        SqliteConnection c, SqliteTransaction t, Dictionary<(string Workspace, string Key), (long First, long Last)> ranges, CancellationToken cancellationToken)
     {
         if (ranges.Count > 0)
         {
@@ -1090,37 +1101,6 @@ public sealed class SqliteStore : ILatchStore
             {
                 (ws.Value, key.Value, last.Value, first.Value) = (workspace, secret, range.Last, range.First);
                 await insert.ExecuteNonQueryAsync(cancellationToken);
-            }
-        }
-
-        var usage = new Dictionary<(string, string, string, string, string, string), (long Uses, DateTimeOffset Last)>();
-        foreach (var e in events)
-        {
-            if (e.Action == "secret.resolved" && e.SecretKey is not null)
-            {
-                var group = (e.WorkspaceId, e.SecretKey, e.Product ?? "", e.App ?? "", e.Env ?? "", e.Context ?? "");
-                usage[group] = usage.TryGetValue(group, out var u) ? (u.Uses + 1, u.Last > e.At ? u.Last : e.At) : (1, e.At);
-            }
-        }
-
-        if (usage.Count > 0)
-        {
-            await using var upsert = c.CreateCommand();
-            upsert.Transaction = t;
-            upsert.CommandText =
-                """
-                INSERT INTO audit_secret_usage(workspace_id, secret_key, product, app, env, context, uses, last_at)
-                VALUES ($ws, $key, $product, $app, $env, $context, $uses, $at)
-                ON CONFLICT (workspace_id, secret_key, product, app, env, context)
-                DO UPDATE SET uses = uses + excluded.uses, last_at = max(last_at, excluded.last_at)
-                """;
-            var p = new[] { "$ws", "$key", "$product", "$app", "$env", "$context", "$uses", "$at" }
-                .Select(n => upsert.Parameters.Add(n, n == "$uses" ? SqliteType.Integer : SqliteType.Text)).ToArray();
-            foreach (var ((workspace, secret, product, app, env, context), u) in usage)
-            {
-                (p[0].Value, p[1].Value, p[2].Value, p[3].Value, p[4].Value, p[5].Value, p[6].Value, p[7].Value) =
-                    (workspace, secret, product, app, env, context, u.Uses, Time(u.Last));
-                await upsert.ExecuteNonQueryAsync(cancellationToken);
             }
         }
     }
