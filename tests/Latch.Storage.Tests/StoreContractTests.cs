@@ -745,6 +745,25 @@ public abstract class StoreContractTests
         }
     }
 
+    [Fact]
+    public async Task Last_use_is_restamped_only_when_older_than_the_resolution_of_a_minute()
+    {
+        var ws = await NewWorkspaceAsync(Store);
+        await CreateSecretAsync(ws, Secret("K"));
+        async Task<DateTimeOffset?> UseAt(TimeSpan offset)
+        {
+            await Store.AppendAuditAsync([Event(ws, "secret.resolved", "K", T0.Add(offset)) with { RequestId = "req-" + offset.Ticks }], None);
+            return (await Store.GetSecretAsync(ws, "K", None))!.LastUsedAt;
+        }
+
+        Assert.Equal(T0, await UseAt(TimeSpan.Zero));
+        Assert.Equal(T0, await UseAt(TimeSpan.FromSeconds(59)));
+        Assert.Equal(T0.AddSeconds(61), await UseAt(TimeSpan.FromSeconds(61)));
+        Assert.Equal(T0.AddSeconds(61), await UseAt(TimeSpan.FromSeconds(30))); // never moves back
+        Assert.Equal(T0.AddMinutes(5), await UseAt(TimeSpan.FromMinutes(5)));
+        Assert.Equal(ILatchStore.LastUseResolution, TimeSpan.FromMinutes(1));
+    }
+
     // ---------------------------------------------------------------- master-key rotation
 
     [Fact]

@@ -135,7 +135,17 @@ public interface ILatchStore : IAsyncDisposable
     /// <summary>Resolutions of a secret grouped by product, app, environment and context, most recent first.</summary>
     Task<IReadOnlyList<RecentUse>> GetRecentUsesAsync(string workspaceId, string key, CancellationToken cancellationToken);
 
-    /// <summary>Appends audit events in one transaction (and stamps <c>last_used_at</c> for resolutions).</summary>
+    /// <summary>
+    /// How far <c>last_used_at</c> may lag a secret's latest resolution: a resolution re-stamps it only when the stamp is
+    /// at least this much older (or absent). Every resolution rewriting its secrets' rows made a large store's commits
+    /// write one random page per secret; the audit log keeps every use to the tick.
+    /// </summary>
+    static readonly TimeSpan LastUseResolution = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Appends audit events in one transaction, and stamps <c>last_used_at</c> for resolutions (when older than
+    /// <see cref="LastUseResolution"/>).
+    /// </summary>
     Task AppendAuditAsync(IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken);
 
     /// <summary>

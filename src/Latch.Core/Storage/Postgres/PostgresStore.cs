@@ -924,22 +924,24 @@ public sealed class PostgresStore : ILatchStore
             await AppendAsync(c, t, events, cancellationToken);
             var lastUses = events.Where(e => e.Action == "secret.resolved" && e.SecretKey is not null)
                 .GroupBy(e => (e.WorkspaceId, SecretKey: e.SecretKey!))
-                .Select(g => (g.Key.WorkspaceId, g.Key.SecretKey, At: Ticks(g.Max(e => e.At))))
+                .Select(g => (g.Key.WorkspaceId, g.Key.SecretKey, At: Ticks(g.Max(e => e.At)), Stale: Ticks(g.Max(e => e.At) - ILatchStore.LastUseResolution)))
                 .ToList();
             if (lastUses.Count > 0)
             {
-                // One statement for every secret the batch resolved.
+                // One statement for every secret the batch resolved; a row is rewritten only when its stamp is older than
+                // LastUseResolution (see ILatchStore).
                 await c.ExecuteAsync(new CommandDefinition(
                     """
                     UPDATE secrets SET last_used_at = u.at
-                    FROM unnest(CAST(@workspaces AS text[]), CAST(@keys AS text[]), CAST(@ats AS bigint[])) AS u(ws, k, at)
-                    WHERE secrets.workspace_id = u.ws AND secrets.secret_key = u.k
+                    FROM unnest(CAST(@workspaces AS text[]), CAST(@keys AS text[]), CAST(@ats AS bigint[]), CAST(@stales AS bigint[])) AS u(ws, k, at, stale)
+                    WHERE secrets.workspace_id = u.ws AND secrets.secret_key = u.k AND (secrets.last_used_at IS NULL OR secrets.last_used_at < u.stale)
                     """,
                     new
                     {
                         workspaces = lastUses.Select(u => u.WorkspaceId).ToArray(),
                         keys = lastUses.Select(u => u.SecretKey).ToArray(),
                         ats = lastUses.Select(u => u.At).ToArray(),
+                        stales = lastUses.Select(u => u.Stale).ToArray(),
                     }, t, cancellationToken: cancellationToken));
             }
 

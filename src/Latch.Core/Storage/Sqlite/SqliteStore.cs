@@ -964,20 +964,23 @@ public sealed class SqliteStore : ILatchStore
         WriteAsync(async (c, t) =>
         {
             await AppendAsync(c, t, events, cancellationToken);
-            var lastUses = events.Where(e => e.Action == "secret.resolved" && e.SecretKey is not null)
+            var uses = events.Where(e => e.Action == "secret.resolved" && e.SecretKey is not null)
                 .GroupBy(e => (e.WorkspaceId, e.SecretKey))
-                .Select(g => new object[] { g.Key.WorkspaceId, g.Key.SecretKey!, Time(g.Max(e => e.At)) })
+                .Select(g => (g.Key, At: g.Max(e => e.At)))
+                .Select(u => new object[] { u.Key.WorkspaceId, u.Key.SecretKey!, Time(u.At), Time(u.At - ILatchStore.LastUseResolution) })
                 .ToList();
-            if (lastUses.Count > 0)
+            if (uses.Count > 0)
             {
-                // One statement for every secret the batch resolved.
+                // One statement for every secret the batch resolved; a row is rewritten only when its stamp is older than
+                // LastUseResolution (see ILatchStore.AppendAuditAsync).
                 await c.ExecuteAsync(new CommandDefinition(
                     """
                     UPDATE secrets SET last_used_at = u.at
-                    FROM (SELECT json_extract(value, '$[0]') AS ws, json_extract(value, '$[1]') AS k, json_extract(value, '$[2]') AS at FROM json_each(@uses)) AS u
-                    WHERE secrets.workspace_id = u.ws AND secrets.secret_key = u.k
+                    FROM (SELECT json_extract(value, '$[0]') AS ws, json_extract(value, '$[1]') AS k, json_extract(value, '$[2]') AS at,
+                                 json_extract(value, '$[3]') AS stale FROM json_each(@uses)) AS u
+                    WHERE secrets.workspace_id = u.ws AND secrets.secret_key = u.k AND (secrets.last_used_at IS NULL OR secrets.last_used_at < u.stale)
                     """,
-                    new { uses = JsonSerializer.Serialize(lastUses) }, t, cancellationToken: cancellationToken));
+                    new { uses = JsonSerializer.Serialize(uses) }, t, cancellationToken: cancellationToken));
             }
 
             return 0;
