@@ -223,7 +223,7 @@ public enum SecretStatus
 /// <param name="Version">The current version.</param>
 /// <param name="CreatedAt">When it was created.</param>
 /// <param name="UpdatedAt">When it last changed.</param>
-/// <param name="LastUsedAt">When it was last resolved.</param>
+/// <param name="LastUsedAt">When it was last resolved, to the minute (a use within a minute of the stamp does not move it; the audit log has every use).</param>
 /// <param name="Reference">The reference text, <c>$Token{KEY}</c>.</param>
 /// <param name="Value">The value, when revealed or generated; prints as <c>***</c>.</param>
 public sealed record Secret(
