@@ -61,8 +61,10 @@ public static class PolicyCheck
 
         var app = target.App;
         var product = target.Product;
-        foreach (var entry in scope)
+        // Indexed, not foreach: enumerating an IReadOnlyList allocates an enumerator, once per key per resolution.
+        for (var i = 0; i < scope.Count; i++)
         {
+            var entry = scope[i];
             if (string.Equals(entry, app, StringComparison.Ordinal))
             {
                 return true;
@@ -89,9 +91,9 @@ public static class PolicyCheck
             return true;
         }
 
-        foreach (var e in envs)
+        for (var i = 0; i < envs.Count; i++)
         {
-            if (string.Equals(e, env, StringComparison.Ordinal))
+            if (string.Equals(envs[i], env, StringComparison.Ordinal))
             {
                 return true;
             }

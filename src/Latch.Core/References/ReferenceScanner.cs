@@ -455,7 +455,8 @@ public static class ReferenceScanner
 
         /// <summary>
         /// The end (after the closing quote) of the string token at <paramref name="quote"/>, or -1 when it is not a valid
-        /// JSON string. <paramref name="special"/>: it holds a <c>$</c> or a <c>\u</c> escape (it must be read for references).
+        /// JSON string. <paramref name="special"/>: it holds a <c>$</c>, a <c>\u0024</c> or a <c>\u</c> escape of a
+        /// surrogate (it must be read, for references or for the check of its UTF-16).
         /// </summary>
         private static int ScanString(ReadOnlySpan<byte> span, int quote, out bool escaped, out bool special)
         {
@@ -498,7 +499,14 @@ public static class ReferenceScanner
                                     return -1;
                                 }
 
-                                special = true;
+                                // Only an escape that can read as a '$' (\u0024) or that a read may reject (a surrogate,
+                                // possibly unpaired) needs the string read; any other \uXXXX is one plain character.
+                                var code = (HexValue(span[i + 2]) << 12) | (HexValue(span[i + 3]) << 8) | (HexValue(span[i + 4]) << 4) | HexValue(span[i + 5]);
+                                if (code == '$' || (uint)(code - 0xD800) <= 0xDFFF - 0xD800)
+                                {
+                                    special = true;
+                                }
+
                                 i += 6;
                                 break;
                             default:
@@ -511,6 +519,9 @@ public static class ReferenceScanner
                 }
             }
         }
+
+        /// <summary>The value of an ASCII hex digit (already checked to be one).</summary>
+        private static int HexValue(byte digit) => digit <= '9' ? digit - '0' : (digit | 0x20) - 'a' + 10;
 
         /// <summary>The end of the number at <paramref name="pos"/> (RFC 8259 grammar), or -1.</summary>
         private static int ScanNumber(ReadOnlySpan<byte> span, int pos)
@@ -695,6 +706,7 @@ public static class ReferenceScanner
             }
 
             var rewrite = false;
+            var simple = !escaped; // only references to splice in: substitution copies the rest of the token as is
             var firstReference = _references.Count;
             for (var pos = 0; pos < content.Length;)
             {
@@ -703,13 +715,15 @@ public static class ReferenceScanner
                 {
                     case SegmentKind.Escape:
                         rewrite = true;
+                        simple = false;
                         break;
                     case SegmentKind.Reference:
                         rewrite = true;
                         var keyIndex = InternKey(content.Slice(s.KeyStart, s.KeyLength));
-                        _references.Add(new ScannedDocument.ReferenceEntry(CurrentNode(span), keyIndex));
+                        _references.Add(new ScannedDocument.ReferenceEntry(CurrentNode(span), keyIndex, s.Start, s.Length));
                         break;
                     case SegmentKind.Malformed:
+                        simple = false;
                         var node = CurrentNode(span);
                         var path = ScannedDocument.PathOf(_nodes.AsChunked(), node, span);
                         _malformed.Add(new ReferenceError(
@@ -728,7 +742,7 @@ public static class ReferenceScanner
 
             if (rewrite)
             {
-                _rewrites.Add(new ScannedDocument.Rewrite(tokenStart, rawLength + 2, escaped, firstReference));
+                _rewrites.Add(new ScannedDocument.Rewrite(tokenStart, rawLength + 2, escaped, firstReference, simple));
             }
         }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Latch.Core.Secrets;
 
 namespace Latch.Core.References;
@@ -82,7 +83,7 @@ public sealed class ResolutionEngine
         (string Code, string Message)?[]? failures = null;
         for (var k = 0; k < wanted.Length; k++)
         {
-            var policy = policies.GetValueOrDefault(keys[k]);
+            TryFind(policies, keys[k], out var policy);
             if (PolicyCheck.Failure(keys[k], policy, target, now) is { } failure)
             {
                 (failures ??= new (string Code, string Message)?[keys.Count])[k] = failure;
@@ -123,11 +124,9 @@ public sealed class ResolutionEngine
         }
 
         var values = new SecretValue[wanted.Length];
-        var versions = new int[wanted.Length];
         for (var k = 0; k < wanted.Length; k++)
         {
-            versions[k] = wanted[k].Version;
-            if (decrypted.TryGetValue(keys[k], out var value))
+            if (TryFind(decrypted, keys[k], out var value))
             {
                 values[k] = value;
             }
@@ -143,8 +142,18 @@ public sealed class ResolutionEngine
             return ValueResolution.Failure(MergeErrors(document, failures));
         }
 
-        return ValueResolution.Success(new KeyedValues(keys, values), new ResolvedReferences(document, versions));
+        return ValueResolution.Success(new KeyedValues(keys, values), new ResolvedReferences(document, wanted));
     }
+
+    /// <summary>
+    /// <see cref="IReadOnlyDictionary{TKey, TValue}.TryGetValue"/>, called on the concrete
+    /// <see cref="Dictionary{TKey, TValue}"/> when the lookup returned one (a direct call, not an interface dispatch).
+    /// </summary>
+    private static bool TryFind<T>(IReadOnlyDictionary<string, T> map, string key, [MaybeNullWhen(false)] out T value)
+        where T : class =>
+        map is Dictionary<string, T> dictionary
+            ? dictionary.TryGetValue(key, out value)
+            : map.TryGetValue(key, out value);
 
     /// <summary>Loads the policies (one call) and runs the checks once per distinct key.</summary>
     private async Task<(string Code, string Message)?[]> EvaluateAsync(
@@ -194,12 +203,13 @@ public sealed class ResolutionEngine
     }
 
     /// <summary>The resolved references of a successful resolution, created on first access.</summary>
-    private sealed class ResolvedReferences(ScannedDocument document, int[] versions) : LazyList<ResolvedReference>(document.ReferenceCount)
+    /// <remarks>The versions are those of the policies the values were decrypted for (<paramref name="policies"/>, by key index).</remarks>
+    private sealed class ResolvedReferences(ScannedDocument document, SecretPolicy[] policies) : LazyList<ResolvedReference>(document.ReferenceCount)
     {
         protected override ResolvedReference Create(int index)
         {
             var key = document.ReferenceKey(index);
-            return new ResolvedReference(document.ReferencePath(index), document.Keys[key], versions[key]);
+            return new ResolvedReference(document.ReferencePath(index), document.Keys[key], policies[key].Version);
         }
     }
 }

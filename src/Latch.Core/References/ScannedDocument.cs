@@ -193,7 +193,7 @@ public sealed class ScannedDocument
     public byte[] Substitute(IReadOnlyDictionary<string, SecretValue> values)
     {
         ArgumentNullException.ThrowIfNull(values);
-        using var prepared = PrepareValues(values);
+        using var prepared = PrepareValues(values, stackalloc int[PreparedValues.StackRanges]);
         var source = _source.Span;
         if (_rewrites.Length == 0)
         {
@@ -262,7 +262,7 @@ public sealed class ScannedDocument
     {
         ArgumentNullException.ThrowIfNull(values);
         ArgumentNullException.ThrowIfNull(output);
-        using var prepared = PrepareValues(values);
+        using var prepared = PrepareValues(values, stackalloc int[PreparedValues.StackRanges]);
         var source = _source.Span;
         if (_rewrites.Length == 0)
         {
@@ -270,16 +270,21 @@ public sealed class ScannedDocument
             return;
         }
 
+        // The sum of every rewrite's bound (RewriteBound) minus what it replaces, in one pass over the rewrites and one
+        // over the references. Each bound is at most this total, so one check covers them all.
         long total = source.Length;
         for (var i = 0; i < _rewrites.Length; i++)
         {
-            var bound = RewriteBound(i, prepared);
-            if (bound > Array.MaxLength)
+            var rw = _rewrites[i];
+            if (rw.Escaped)
             {
-                throw new InvalidOperationException("The resolved document would be too large.");
+                total += 5L * rw.Length;
             }
+        }
 
-            total += bound - _rewrites[i].Length;
+        for (var r = 0; r < _references.Length; r++)
+        {
+            total += prepared.Length(_references[r].Key);
         }
 
         if (total > Array.MaxLength)
@@ -291,6 +296,29 @@ public sealed class ScannedDocument
         byte[]? unescaped = null;
         try
         {
+            if (total <= SingleSpanLimit)
+            {
+                // A small document: one span for all of it when the writer has one that large.
+                var all = output.GetSpan((int)total);
+                if (all.Length >= total)
+                {
+                    var w = 0;
+                    var at = 0;
+                    for (var i = 0; i < _rewrites.Length; i++)
+                    {
+                        var rw = _rewrites[i];
+                        source[at..rw.Start].CopyTo(all[w..]);
+                        w += rw.Start - at;
+                        w += RenderRewrite(i, source, prepared, all[w..], ref unescaped);
+                        at = rw.Start + rw.Length;
+                    }
+
+                    source[at..].CopyTo(all[w..]);
+                    output.Advance(w + (source.Length - at));
+                    return;
+                }
+            }
+
             var prev = 0;
             for (var i = 0; i < _rewrites.Length; i++)
             {
@@ -330,8 +358,11 @@ public sealed class ScannedDocument
         }
     }
 
+    /// <summary>Largest resolved size (bound) that <see cref="Substitute(IReadOnlyDictionary{string, SecretValue}, IBufferWriter{byte})"/> asks one span for.</summary>
+    internal const int SingleSpanLimit = 64 * 1024;
+
     /// <summary>The escaped UTF-8 form of every key's value, in one pooled buffer (wiped when disposed).</summary>
-    private PreparedValues PrepareValues(IReadOnlyDictionary<string, SecretValue> values)
+    private PreparedValues PrepareValues(IReadOnlyDictionary<string, SecretValue> values, Span<int> ranges)
     {
         if (Malformed.Count > 0)
         {
@@ -342,7 +373,7 @@ public sealed class ScannedDocument
         if (values is KeyedValues own && ReferenceEquals(own.KeyList, keys))
         {
             // The engine's own result for this document: the values by key index, no lookups.
-            return new PreparedValues(own.ValueArray, keys.Count);
+            return new PreparedValues(own.ValueArray, keys.Count, ranges);
         }
 
         var found = keys.Count == 0 ? [] : ArrayPool<SecretValue>.Shared.Rent(keys.Count);
@@ -356,7 +387,7 @@ public sealed class ScannedDocument
                 }
             }
 
-            return new PreparedValues(found, keys.Count);
+            return new PreparedValues(found, keys.Count, ranges);
         }
         finally
         {
@@ -385,6 +416,11 @@ public sealed class ScannedDocument
     private int RenderRewrite(int i, ReadOnlySpan<byte> source, in PreparedValues values, Span<byte> dest, ref byte[]? unescaped)
     {
         var rw = _rewrites[i];
+        if (rw.Simple)
+        {
+            return RenderSimple(i, rw, source, values, dest);
+        }
+
         var token = source.Slice(rw.Start, rw.Length);
         ReadOnlySpan<byte> content;
         if (rw.Escaped)
@@ -445,6 +481,32 @@ public sealed class ScannedDocument
         return w;
     }
 
+    /// <summary>
+    /// Renders a <see cref="Rewrite.Simple"/> string: its bytes with each reference's text replaced by the escaped value
+    /// (what <see cref="RenderRewrite"/> writes for it, without reading the string again).
+    /// </summary>
+    private int RenderSimple(int i, Rewrite rw, ReadOnlySpan<byte> source, in PreparedValues values, Span<byte> dest)
+    {
+        var last = i + 1 < _rewrites.Length ? _rewrites[i + 1].FirstReference : _references.Length;
+        var w = 0;
+        var at = rw.Start;
+        for (var r = rw.FirstReference; r < last; r++)
+        {
+            var reference = _references[r];
+            var start = rw.Start + 1 + reference.Offset;
+            source[at..start].CopyTo(dest[w..]);
+            w += start - at;
+            var value = values.Escaped(reference.Key);
+            value.CopyTo(dest[w..]);
+            w += value.Length;
+            at = start + reference.Length;
+        }
+
+        var end = rw.Start + rw.Length;
+        source[at..end].CopyTo(dest[w..]);
+        return w + (end - at);
+    }
+
     private static void ReturnUnescaped(byte[]? unescaped)
     {
         if (unescaped is not null)
@@ -474,58 +536,102 @@ public sealed class ScannedDocument
     }
 
     /// <summary>The escaped UTF-8 values of a document's keys, by key index, in one pooled buffer that is wiped on dispose.</summary>
-    private readonly struct PreparedValues : IDisposable
+    private readonly ref struct PreparedValues : IDisposable
     {
-        private readonly byte[] _buffer;
-        private readonly int[] _ranges;
+        /// <summary>Ranges (two ints per key) the callers keep on the stack: enough for this many keys.</summary>
+        public const int StackRanges = 2 * 32;
 
-        public PreparedValues(SecretValue[] values, int count)
+        private readonly byte[] _buffer;
+        private readonly Span<int> _ranges;
+        private readonly int[]? _rentedRanges;
+
+        /// <summary>Prepares the values; <paramref name="ranges"/> holds their ranges when it is large enough (else one is rented).</summary>
+        public PreparedValues(SecretValue[] values, int count, Span<int> ranges)
         {
-            // Exactly the escaped sizes: each value is encoded into one scratch buffer (as long as the longest value's
-            // UTF-8), measured, then encoded again and escaped into place. The scratch is wiped before it goes back.
-            var longest = 0;
+            // Each value is encoded to UTF-8 once, all into one scratch buffer; when no value needs escaping that buffer
+            // is the result, else the values are escaped from it into a buffer of exactly the escaped size. Whichever
+            // buffer is not kept is wiped before it goes back. The scratch's size: for small values the UTF-8 bound of their lengths (no counting pass), else exact.
+            long utf8Total = 0;
             for (var k = 0; k < count; k++)
             {
-                longest = Math.Max(longest, Encoding.UTF8.GetByteCount(values[k].Reveal()));
+                utf8Total += 3L * (values[k].Reveal().Length + 1);
             }
 
-            var scratch = longest == 0 ? [] : ArrayPool<byte>.Shared.Rent(longest);
-            try
+            if (utf8Total > ExactCountAbove)
             {
-                long bound = 0;
+                utf8Total = 0;
                 for (var k = 0; k < count; k++)
                 {
-                    var n = Encoding.UTF8.GetBytes(values[k].Reveal(), scratch);
-                    bound += JsonStringEscaper.EscapedLength(scratch.AsSpan(0, n));
+                    utf8Total += Encoding.UTF8.GetByteCount(values[k].Reveal());
+                }
+            }
+
+            if (utf8Total > Array.MaxLength)
+            {
+                throw new InvalidOperationException("The resolved document would be too large.");
+            }
+
+            if (ranges.Length >= 2 * count)
+            {
+                _ranges = ranges;
+            }
+            else
+            {
+                _rentedRanges = ArrayPool<int>.Shared.Rent(2 * count);
+                _ranges = _rentedRanges;
+            }
+
+            var scratch = utf8Total == 0 ? [] : ArrayPool<byte>.Shared.Rent((int)utf8Total);
+            var kept = false;
+            var w = 0; // how much of the scratch holds values (all of it is wiped when it goes back)
+            try
+            {
+                long escapedTotal = 0;
+                for (var k = 0; k < count; k++)
+                {
+                    var n = Encoding.UTF8.GetBytes(values[k].Reveal(), scratch.AsSpan(w));
+                    _ranges[2 * k] = w;
+                    _ranges[(2 * k) + 1] = n;
+                    w += n;
+                    escapedTotal += JsonStringEscaper.EscapedLength(scratch.AsSpan(w - n, n));
                 }
 
-                if (bound > Array.MaxLength)
+                if (escapedTotal == w)
+                {
+                    _buffer = scratch;
+                    Used = w;
+                    kept = true;
+                    return;
+                }
+
+                if (escapedTotal > Array.MaxLength)
                 {
                     throw new InvalidOperationException("The resolved document would be too large.");
                 }
 
-                _ranges = count == 0 ? [] : ArrayPool<int>.Shared.Rent(2 * count);
-                _buffer = bound == 0 ? [] : ArrayPool<byte>.Shared.Rent((int)bound);
-                var w = 0;
+                _buffer = ArrayPool<byte>.Shared.Rent((int)escapedTotal);
+                var e = 0;
                 for (var k = 0; k < count; k++)
                 {
-                    var n = Encoding.UTF8.GetBytes(values[k].Reveal(), scratch);
-                    var escaped = JsonStringEscaper.Write(scratch.AsSpan(0, n), _buffer.AsSpan(w));
-                    _ranges[2 * k] = w;
+                    var escaped = JsonStringEscaper.Write(scratch.AsSpan(_ranges[2 * k], _ranges[(2 * k) + 1]), _buffer.AsSpan(e));
+                    _ranges[2 * k] = e;
                     _ranges[(2 * k) + 1] = escaped;
-                    w += escaped;
+                    e += escaped;
                 }
 
-                Used = w;
+                Used = e;
             }
             finally
             {
-                if (scratch.Length > 0)
+                if (!kept && scratch.Length > 0)
                 {
-                    Wipe(scratch, longest);
+                    Wipe(scratch, w);
                 }
             }
         }
+
+        /// <summary>Above this many bytes of UTF-8 bound, the values are counted exactly before the scratch is rented.</summary>
+        private const long ExactCountAbove = 1 << 20;
 
         private int Used { get; }
 
@@ -546,9 +652,9 @@ public sealed class ScannedDocument
                 ArrayPool<byte>.Shared.Return(_buffer);
             }
 
-            if (_ranges.Length > 0)
+            if (_rentedRanges is not null)
             {
-                ArrayPool<int>.Shared.Return(_ranges);
+                ArrayPool<int>.Shared.Return(_rentedRanges);
             }
         }
     }
@@ -563,11 +669,19 @@ public sealed class ScannedDocument
     /// <summary>The last path built, shared by the references of one string value.</summary>
     private sealed record NodePath(int Node, string Path);
 
-    /// <summary>A string token (quotes included) that substitution rewrites.</summary>
-    internal readonly record struct Rewrite(int Start, int Length, bool Escaped, int FirstReference);
+    /// <summary>
+    /// A string token (quotes included) that substitution rewrites. <paramref name="Simple"/>: not escaped, and holding
+    /// nothing but references to replace (no <c>$$</c> escape, nothing malformed) — substitution splices the values
+    /// into the token's bytes instead of reading the string again.
+    /// </summary>
+    internal readonly record struct Rewrite(int Start, int Length, bool Escaped, int FirstReference, bool Simple = false);
 
-    /// <summary>One reference occurrence: the path node of its string value and the index of its key.</summary>
-    internal readonly record struct ReferenceEntry(int Node, int Key);
+    /// <summary>
+    /// One reference occurrence: the path node of its string value, the index of its key, and where the reference's text
+    /// is in the string's content (<paramref name="Offset"/> from the byte after the opening quote; used only for
+    /// <see cref="Rewrite.Simple"/> strings, whose content is their raw bytes).
+    /// </summary>
+    internal readonly record struct ReferenceEntry(int Node, int Key, int Offset = 0, int Length = 0);
 
     /// <summary>What a path node adds to its parent's path.</summary>
     internal enum PathNodeKind : byte
