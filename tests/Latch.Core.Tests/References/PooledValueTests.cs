@@ -23,14 +23,22 @@ public sealed class PooledValueTests
         var writer = new ArrayBufferWriter<byte>(1);
         document.Substitute(values, writer);
 
-        // The shared pool hands this thread back what it returned last, bucket by bucket: look in every bucket.
-        var marker = Encoding.UTF8.GetBytes("_pooled_value_marker");
+        AssertNoPooledBufferHolds("_pooled_value_marker");
+    }
+
+    /// <summary>
+    /// Fails when a buffer of the shared byte pool still holds <paramref name="marker"/>. The shared pool hands this
+    /// thread back what it returned last, bucket by bucket: look in every bucket.
+    /// </summary>
+    internal static void AssertNoPooledBufferHolds(string marker)
+    {
+        var bytes = Encoding.UTF8.GetBytes(marker);
         for (var size = 16; size <= 1 << 20; size <<= 1)
         {
             var rented = ArrayPool<byte>.Shared.Rent(size);
             try
             {
-                Assert.True(rented.AsSpan().IndexOf(marker) < 0, $"a rented buffer of {rented.Length} bytes still holds the value");
+                Assert.True(rented.AsSpan().IndexOf(bytes) < 0, $"a rented buffer of {rented.Length} bytes still holds the value");
             }
             finally
             {
