@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Latch.Core.Crypto;
 using Latch.Core.Storage;
 using Latch.Core.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
@@ -125,6 +126,9 @@ public sealed class SqliteCompactAuditTests : IAsyncLifetime
     [InlineData("UPDATE audit_events SET refs = '[]' WHERE action = 'secret.resolved'")]
     [InlineData("UPDATE audit_events SET ref_count = 19 WHERE action = 'secret.resolved'")]
     [InlineData("UPDATE audit_events SET app = 'github_app' WHERE action = 'secret.resolved'")]
+    [InlineData("UPDATE audit_events SET refs = replace(refs, '\"$.k2\"', '\"\\ud800\"') WHERE action = 'secret.resolved'")]
+    [InlineData("UPDATE audit_events SET secret_key = 'KEY_1' WHERE action = 'secret.resolved'")]
+    [InlineData("UPDATE audit_events SET id = 'evt_elsewhere' WHERE action = 'secret.resolved'")]
     public async Task An_edited_resolution_row_breaks_the_chain_at_that_row(string tamper)
     {
         var resolution = Enumerable.Range(0, 20).Select(i => Event("secret.resolved", $"KEY_{i}", "req-1") with { Path = $"$.k{i}" }).ToList();
@@ -140,8 +144,11 @@ public sealed class SqliteCompactAuditTests : IAsyncLifetime
         Assert.InRange(broken.Sequence, rowStart, rowStart + 19);
         Assert.Equal("secret.resolved", broken.Action);
 
-        // Reads keep working; nothing throws on the damaged row.
-        Assert.NotEmpty(await _store.QueryAuditAsync(_workspace, new AuditQuery(Secret: "KEY_1"), CancellationToken.None));
+        // Reads keep working; nothing throws on the damaged row, and no event is read twice.
+        var ofKey1 = await _store.QueryAuditAsync(_workspace, new AuditQuery(Secret: "KEY_1"), CancellationToken.None);
+        Assert.NotEmpty(ofKey1);
+        Assert.Equal(ofKey1.Count, ofKey1.Select(e => e.Id).Distinct().Count());
+        Assert.InRange((await _store.GetRecentUsesAsync(_workspace, "KEY_1", CancellationToken.None)).Sum(u => u.Count), 0, 1);
     }
 
     [Fact]
@@ -150,6 +157,60 @@ public sealed class SqliteCompactAuditTests : IAsyncLifetime
         var directory = _directory + "-v3";
         Directory.CreateDirectory(directory);
         var old = Enumerable.Range(0, 3).Select(i => Event("secret.resolved", "OLD", "req-old") with { WorkspaceId = "ws_old", Path = $"$.o{i}", At = T0.AddMinutes(i) }).ToList();
+        await CreateSchema3StoreAsync(directory, old);
+
+        var store = SqliteStore.Open(directory);
+        try
+        {
+            await store.MigrateAsync(null, CancellationToken.None);
+            var added = Enumerable.Range(0, 4).Select(i => Event("secret.resolved", i < 2 ? "OLD" : "NEW", "req-new") with { WorkspaceId = "ws_old", Path = $"$.n{i}" }).ToList();
+            await store.AppendAuditAsync(added, CancellationToken.None);
+
+            Assert.Equal([new RecentUse("shop", "stripe_app", "prd", "resolve", 5, T0.AddMinutes(2))], await store.GetRecentUsesAsync("ws_old", "OLD", CancellationToken.None));
+            var chain = new List<AuditEvent>();
+            await foreach (var e in store.ReadAuditChainAsync("ws_old", CancellationToken.None))
+            {
+                chain.Add(e);
+            }
+
+            Assert.Equal([.. old.Select(e => e.Id), .. added.Select(e => e.Id)], chain.Select(e => e.Id));
+            Assert.Equal([1L, 2, 3, 4, 5, 6, 7], chain.Select(e => e.Sequence));
+            Assert.Null((await AuditChain.VerifyAsync(store.ReadAuditChainAsync("ws_old", CancellationToken.None), CancellationToken.None)).FirstBroken);
+            Assert.Equal([added[1].Id, added[0].Id, .. old.Select(e => e.Id).Reverse()],
+                (await store.QueryAuditAsync("ws_old", new AuditQuery(Secret: "OLD"), CancellationToken.None)).Select(e => e.Id));
+        }
+        finally
+        {
+            await store.DisposeAsync();
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Master_key_rotation_refuses_a_schema_3_store_with_the_upgrade_message()
+    {
+        var directory = _directory + "-rotate";
+        Directory.CreateDirectory(directory);
+        try
+        {
+            await CreateSchema3StoreAsync(directory, []);
+            using var oldKey = LocalMasterKey.FromBase64(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), "test");
+            using var newKey = LocalMasterKey.FromBase64(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), "test");
+            var refused = await Assert.ThrowsAsync<MasterKeyRotationException>(() =>
+                MasterKeyRotation.RotateSqliteAsync(directory, oldKey, newKey, TimeProvider.System, "test", CancellationToken.None));
+            Assert.Contains("start 'latch serve' on it once to upgrade it", refused.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>A store as schema 3 left it (migrations up to V3), holding <paramref name="old"/> as schema 3 wrote them.</summary>
+    private static async Task CreateSchema3StoreAsync(string directory, IReadOnlyList<AuditEvent> old)
+    {
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = SqliteStore.DatabasePath(directory), Pooling = false }.ToString());
         await using (connection)
         {
@@ -188,32 +249,6 @@ public sealed class SqliteCompactAuditTests : IAsyncLifetime
             }
         }
 
-        var store = SqliteStore.Open(directory);
-        try
-        {
-            await store.MigrateAsync(null, CancellationToken.None);
-            var added = Enumerable.Range(0, 4).Select(i => Event("secret.resolved", i < 2 ? "OLD" : "NEW", "req-new") with { WorkspaceId = "ws_old", Path = $"$.n{i}" }).ToList();
-            await store.AppendAuditAsync(added, CancellationToken.None);
-
-            Assert.Equal([new RecentUse("shop", "stripe_app", "prd", "resolve", 5, T0.AddMinutes(2))], await store.GetRecentUsesAsync("ws_old", "OLD", CancellationToken.None));
-            var chain = new List<AuditEvent>();
-            await foreach (var e in store.ReadAuditChainAsync("ws_old", CancellationToken.None))
-            {
-                chain.Add(e);
-            }
-
-            Assert.Equal([.. old.Select(e => e.Id), .. added.Select(e => e.Id)], chain.Select(e => e.Id));
-            Assert.Equal([1L, 2, 3, 4, 5, 6, 7], chain.Select(e => e.Sequence));
-            Assert.Null((await AuditChain.VerifyAsync(store.ReadAuditChainAsync("ws_old", CancellationToken.None), CancellationToken.None)).FirstBroken);
-            Assert.Equal([added[1].Id, added[0].Id, .. old.Select(e => e.Id).Reverse()],
-                (await store.QueryAuditAsync("ws_old", new AuditQuery(Secret: "OLD"), CancellationToken.None)).Select(e => e.Id));
-        }
-        finally
-        {
-            await store.DisposeAsync();
-            SqliteConnection.ClearAllPools();
-            Directory.Delete(directory, recursive: true);
-        }
     }
 
     private async Task<List<AuditEvent>> ChainAsync()

@@ -864,7 +864,8 @@ public abstract class StoreContractTests
         Assert.Equal(0, (await Store.GetRejectionsAsync(ws, "shop", "gh", None)).Count);
 
         // The duplicate comes first: the embedded store keeps one resolution's events in one row and the database checks that
-        // row's id; the other events' ids are random (Ids.New, ~103 bits) and not checked again (docs/DECISIONS.md).
+        // row's id; the other events' ids (SecretService.EventId: the millisecond plus ~51 random bits) are not checked again
+        // (docs/DECISIONS.md).
         await Assert.ThrowsAnyAsync<DbException>(() => Store.AppendAuditAsync([Duplicate("secret.resolved"), Event(ws, "secret.resolved", "K")], None));
         Assert.Null((await Store.GetSecretAsync(ws, "K", None))!.LastUsedAt);
 

@@ -68,7 +68,8 @@ public static class MasterKeyRotation
                 throw new MasterKeyRotationException($"{dataDirectory} holds no Latch store yet: there is nothing to rotate.");
             }
 
-            if (!await inspection.HasDataKeyGenerationsAsync(cancellationToken))
+            // Rotation writes audit events, which need this build's schema (data-key generations, compact audit rows).
+            if (!await inspection.HasDataKeyGenerationsAsync(cancellationToken) || !await inspection.HasCompactAuditRowsAsync(cancellationToken))
             {
                 throw new MasterKeyRotationException(
                     $"The store in {dataDirectory} was written by an earlier Latch: start 'latch serve' on it once to upgrade it, stop it, then rotate.");

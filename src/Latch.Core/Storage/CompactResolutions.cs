@@ -84,13 +84,17 @@ internal static class CompactResolutions
     /// <summary>
     /// The events of a row, oldest first, appended to <paramref name="into"/>. <paramref name="row"/> carries the row's
     /// shared fields, its first sequence number and its stored hashes. A row whose <c>refs</c> cannot be read (or
-    /// disagree with <paramref name="count"/>) is returned as one event with the row's own fields — whose hash then
+    /// disagree with <paramref name="count"/> or with the row's own columns) is returned as one event with the row's own fields — whose hash then
     /// fails verification, so damage is reported, never hidden.
     /// </summary>
     public static void Expand(AuditEvent row, string refs, long count, List<AuditEvent> into)
     {
+        // A compact row never has its own secret, version or path, and its id is its first event's; those columns are
+        // not covered by the hash as such, so a row that has them set was edited and reads back as damaged.
         var parsed = Parse(refs);
-        if (parsed is null || parsed.Count < 2 || parsed.Count != count)
+        if (parsed is null || parsed.Count < 2 || parsed.Count != count
+            || row.SecretKey is not null || row.Version is not null || row.Path is not null
+            || !string.Equals(parsed[0].Id, row.Id, StringComparison.Ordinal))
         {
             into.Add(row);
             return;
@@ -172,8 +176,9 @@ internal static class CompactResolutions
 
             return reader.TokenType == JsonTokenType.EndArray && !reader.Read() ? list : null;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException)
         {
+            // Damaged text (malformed JSON, a lone surrogate GetString refuses): reported by verification, never thrown.
             return null;
         }
     }

@@ -282,6 +282,11 @@ public sealed class SqliteStore : ILatchStore
     /// <summary>Whether the schema has data-key generations (schema 3); set once seen, never cleared.</summary>
     private volatile bool _hasDataKeys;
 
+    /// <summary>Whether the store has schema 4 (compact resolution rows), which this build's audit writes need.</summary>
+    public Task<bool> HasCompactAuditRowsAsync(CancellationToken cancellationToken) =>
+        ReadAsync(async c => await c.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_secret_ranges'", cancellationToken: cancellationToken)) > 0, cancellationToken);
+
     /// <summary>
     /// Whether the store has data-key generations (schema 3). A store of an earlier schema still answers
     /// <see cref="ListDataKeysAsync"/> (each workspace's one key as generation 1) so the start-up check — which runs
@@ -905,7 +910,7 @@ public sealed class SqliteStore : ILatchStore
         }
 
         return $"""
-            SELECT * FROM ({AuditSelect} WHERE workspace_id = @workspaceId AND secret_key = @Secret{Filters("seq", "")} ORDER BY seq {order} LIMIT @Limit)
+            SELECT * FROM ({AuditSelect} WHERE workspace_id = @workspaceId AND secret_key = @Secret AND ref_count IS NULL{Filters("seq", "")} ORDER BY seq {order} LIMIT @Limit)
             UNION ALL
             SELECT * FROM ({AuditSelectFrom("a.")} FROM audit_secret_ranges r CROSS JOIN audit_events a ON a.seq BETWEEN r.first_seq AND r.last_seq
                 WHERE r.workspace_id = @workspaceId AND r.secret_key = @Secret{RangeFilters()}
@@ -945,10 +950,10 @@ public sealed class SqliteStore : ILatchStore
                 """
                 SELECT product AS Product, app AS App, env AS Env, context AS Context, sum(uses) AS Count, max(at) AS LastAt FROM (
                     SELECT product, app, env, context, 1 AS uses, at FROM audit_events
-                    WHERE workspace_id = @workspaceId AND secret_key = @key AND action = 'secret.resolved'
+                    WHERE workspace_id = @workspaceId AND secret_key = @key AND action = 'secret.resolved' AND ref_count IS NULL
                     UNION ALL
                     SELECT a.product, a.app, a.env, a.context,
-                           (SELECT count(*) FROM json_each(a.refs) WHERE json_extract(value, '$[1]') = @key) AS uses, a.at
+                           CASE WHEN json_valid(a.refs) THEN (SELECT count(*) FROM json_each(a.refs) WHERE json_extract(value, '$[1]') = @key) ELSE 0 END AS uses, a.at
                     FROM audit_secret_ranges r CROSS JOIN audit_events a ON a.seq BETWEEN r.first_seq AND r.last_seq
                     WHERE r.workspace_id = @workspaceId AND r.secret_key = @key AND +a.workspace_id = @workspaceId
                       AND a.ref_count IS NOT NULL AND a.action = 'secret.resolved' AND instr(a.refs, @needle) > 0)
