@@ -30,8 +30,7 @@ public sealed class SqliteCompactAuditTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        await _store.DisposeAsync();
-        SqliteConnection.ClearAllPools();
+        await _store.DisposeAsync(); // closes this store's pooled connections only: ClearAllPools would checkpoint other tests' stores
         Directory.Delete(_directory, recursive: true);
     }
 
@@ -182,7 +181,6 @@ public sealed class SqliteCompactAuditTests : IAsyncLifetime
         finally
         {
             await store.DisposeAsync();
-            SqliteConnection.ClearAllPools();
             Directory.Delete(directory, recursive: true);
         }
     }
@@ -203,7 +201,6 @@ public sealed class SqliteCompactAuditTests : IAsyncLifetime
         }
         finally
         {
-            SqliteConnection.ClearAllPools();
             Directory.Delete(directory, recursive: true);
         }
     }
