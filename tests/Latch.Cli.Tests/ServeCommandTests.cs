@@ -4,30 +4,13 @@ namespace Latch.Cli.Tests;
 
 public sealed class ServeCommandTests
 {
-    private static async Task<(int ExitCode, ServeOptions? Options)> ServeAsync(Dictionary<string, string> variables, params string[] args)
-    {
-        ServeOptions? captured = null;
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        var env = new CliEnvironment
-        {
-            Out = stdout,
-            Error = stderr,
-            GetVariable = name => variables.TryGetValue(name, out var value) ? value : null,
-            RunServer = (options, _, _) =>
-            {
-                captured = options;
-                return Task.FromResult(7);
-            },
-        };
-        var exitCode = await LatchCli.RunAsync(["serve", .. args], env);
-        return (exitCode, captured);
-    }
+    private static Task<(int ExitCode, ServeOptions? Options, string Error)> ServeAsync(Dictionary<string, string> variables, params string[] args) =>
+        CliHarness.ServeAsync(variables, args);
 
     [Fact]
     public async Task Serve_defaults_to_loopback_port_5080_and_a_local_data_directory()
     {
-        var (_, options) = await ServeAsync([]);
+        var (_, options, _) = await ServeAsync([]);
 
         Assert.NotNull(options);
         Assert.Equal("http://127.0.0.1:5080", options.Urls);
@@ -41,7 +24,7 @@ public sealed class ServeCommandTests
     [Fact]
     public async Task Serve_reads_keys_and_data_directory_from_the_environment()
     {
-        var (_, options) = await ServeAsync(new()
+        var (_, options, _) = await ServeAsync(new()
         {
             ["LATCH_MASTER_KEY"] = "bWFzdGVy",
             ["LATCH_BOOTSTRAP_KEY"] = "bootstrap-key-0123456789-0123456789",
@@ -56,7 +39,7 @@ public sealed class ServeCommandTests
     [Fact]
     public async Task Serve_flags_win_over_the_environment()
     {
-        var (_, options) = await ServeAsync(
+        var (_, options, _) = await ServeAsync(
             new() { ["LATCH_MASTER_KEY"] = "bWFzdGVy", ["LATCH_DATA"] = "/var/lib/latch" },
             "--urls", "http://127.0.0.1:0", "--data", "/tmp/d", "--master-key-file", "/etc/latch/master.key", "--disable-reveal");
 
@@ -69,5 +52,5 @@ public sealed class ServeCommandTests
 
     [Fact]
     public async Task Serve_returns_the_servers_exit_code() =>
-        Assert.Equal(7, (await ServeAsync([])).ExitCode);
+        Assert.Equal(CliHarness.ServedExitCode, (await ServeAsync([])).ExitCode);
 }

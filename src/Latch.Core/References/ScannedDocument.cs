@@ -77,6 +77,15 @@ public sealed class ScannedDocument
         return path;
     }
 
+    /// <summary>Refuses a rendering of <paramref name="bytes"/> bytes that no array can hold.</summary>
+    private static void EnsureFits(long bytes)
+    {
+        if (bytes > Array.MaxLength)
+        {
+            throw new InvalidOperationException("The resolved document would be too large.");
+        }
+    }
+
     /// <summary>Builds the JSON path of a node: <c>$</c>, <c>.name</c>, <c>['odd name']</c>, <c>[i]</c>.</summary>
     internal static string PathOf(in ChunkedArray<PathNode> nodes, int node, ReadOnlySpan<byte> source)
     {
@@ -208,10 +217,8 @@ public sealed class ScannedDocument
             removed += _rewrites[i].Length;
         }
 
-        if (rendered > Array.MaxLength || source.Length - removed + rendered > Array.MaxLength)
-        {
-            throw new InvalidOperationException("The resolved document would be too large.");
-        }
+        EnsureFits(rendered);
+        EnsureFits(source.Length - removed + rendered);
 
         // The rewritten strings first (into a pooled buffer, wiped afterwards: it holds values), then the document.
         var scratch = ArrayPool<byte>.Shared.Rent((int)rendered);
@@ -287,10 +294,7 @@ public sealed class ScannedDocument
             total += prepared.Length(_references[r].Key);
         }
 
-        if (total > Array.MaxLength)
-        {
-            throw new InvalidOperationException("The resolved document would be too large.");
-        }
+        EnsureFits(total);
 
         // Each rewritten string is rendered straight into the output; everything between is copied.
         byte[]? unescaped = null;
@@ -566,10 +570,7 @@ public sealed class ScannedDocument
                 }
             }
 
-            if (utf8Total > Array.MaxLength)
-            {
-                throw new InvalidOperationException("The resolved document would be too large.");
-            }
+            EnsureFits(utf8Total);
 
             if (ranges.Length >= 2 * count)
             {
@@ -604,10 +605,7 @@ public sealed class ScannedDocument
                     return;
                 }
 
-                if (escapedTotal > Array.MaxLength)
-                {
-                    throw new InvalidOperationException("The resolved document would be too large.");
-                }
+                EnsureFits(escapedTotal);
 
                 _buffer = ArrayPool<byte>.Shared.Rent((int)escapedTotal);
                 var e = 0;

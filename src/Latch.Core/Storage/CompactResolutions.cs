@@ -149,24 +149,32 @@ internal static class CompactResolutions
                     return null;
                 }
 
-                int? version = reader.TokenType switch
+                int? version = null;
+                if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var v))
                 {
-                    JsonTokenType.Null => null,
-                    JsonTokenType.Number when reader.TryGetInt32(out var v) => v,
-                    _ => -1,
-                };
-                if (version == -1 || !reader.Read())
+                    version = v;
+                }
+                else if (reader.TokenType != JsonTokenType.Null)
                 {
                     return null;
                 }
 
-                string? path = reader.TokenType switch
+                string? path = null;
+                if (!reader.Read())
                 {
-                    JsonTokenType.Null => null,
-                    JsonTokenType.String => reader.GetString(),
-                    _ => "\0",
-                };
-                if (path == "\0" || !reader.Read() || reader.TokenType != JsonTokenType.EndArray)
+                    return null;
+                }
+
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    path = reader.GetString();
+                }
+                else if (reader.TokenType != JsonTokenType.Null)
+                {
+                    return null;
+                }
+
+                if (!reader.Read() || reader.TokenType != JsonTokenType.EndArray)
                 {
                     return null;
                 }

@@ -832,7 +832,8 @@ public sealed class SqliteStore : ILatchStore
                     since = query.Since is { } s ? Time(s) : null, until = query.Until is { } u ? Time(u) : null,
                     query.AfterSequence, query.Limit,
                     upper = Math.Min(query.BeforeSequence ?? long.MaxValue, rowBound ?? long.MaxValue),
-                    lower = Math.Max(query.AfterSequence is { } a ? a - CompactResolutions.MaxEventsPerRow : long.MinValue, rowBound ?? long.MinValue), needle = query.Secret is null ? null : "\"" + query.Secret + "\"",
+                    lower = Math.Max(query.AfterSequence is { } a ? a - CompactResolutions.MaxEventsPerRow : long.MinValue, rowBound ?? long.MinValue),
+                    needle = query.Secret is null ? null : KeyInRefs(query.Secret),
                 }, cancellationToken: cancellationToken))).AsList();
                 foreach (var row in rows)
                 {
@@ -866,6 +867,12 @@ public sealed class SqliteStore : ILatchStore
                 rowBound = rows[^1].Seq;
             }
         }, cancellationToken);
+
+    /// <summary>
+    /// The text a compact row's <c>refs</c> holds when a reference names <paramref name="key"/>: the key as a JSON string
+    /// (secret keys need no escaping). A pre-filter; the expanded events are checked exactly.
+    /// </summary>
+    private static string KeyInRefs(string key) => "\"" + key + "\"";
 
     /// <summary>
     /// The SQL of one page of rows for <see cref="QueryAuditAsync"/>. With a secret, the rows naming it (plain rows, by
@@ -960,7 +967,7 @@ public sealed class SqliteStore : ILatchStore
                 WHERE uses > 0
                 GROUP BY product, app, env, context ORDER BY LastAt DESC LIMIT 500
                 """,
-                new { workspaceId, key, needle = "\"" + key + "\"" }, cancellationToken: cancellationToken));
+                new { workspaceId, key, needle = KeyInRefs(key) }, cancellationToken: cancellationToken));
             return (IReadOnlyList<RecentUse>)rows.Select(r => new RecentUse(r.Product, r.App, r.Env, r.Context, r.Count, ParseTime(r.LastAt))).ToList();
         }, cancellationToken);
 
