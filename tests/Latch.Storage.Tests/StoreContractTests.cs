@@ -764,6 +764,60 @@ public abstract class StoreContractTests
         Assert.Equal(ILatchStore.LastUseResolution, TimeSpan.FromMinutes(1));
     }
 
+    [Fact]
+    public async Task A_deleted_and_recreated_secret_is_stamped_by_its_next_use()
+    {
+        // The SQLite store remembers recent stamps between group commits; a write in between must make it forget them.
+        var ws = await NewWorkspaceAsync(Store);
+        await CreateSecretAsync(ws, Secret("K"));
+        await Store.AppendAuditAsync([Event(ws, "secret.resolved", "K", T0)], None);
+        Assert.Equal(T0, (await Store.GetSecretAsync(ws, "K", None))!.LastUsedAt);
+
+        Assert.True(await Store.DeleteSecretAsync(ws, "K", Event(ws, "secret.deleted", "K"), None));
+        await CreateSecretAsync(ws, Secret("K"));
+        Assert.Null((await Store.GetSecretAsync(ws, "K", None))!.LastUsedAt);
+        await Store.AppendAuditAsync([Event(ws, "secret.resolved", "K", T0.AddSeconds(10))], None);
+        Assert.Equal(T0.AddSeconds(10), (await Store.GetSecretAsync(ws, "K", None))!.LastUsedAt);
+    }
+
+    [Fact]
+    public async Task Stamps_written_before_a_restart_still_count()
+    {
+        var store = await Fixture.OpenFreshAsync();
+        var ws = await NewWorkspaceAsync(store);
+        await CreateSecretAsync(ws, Secret("K"), store);
+        await store.AppendAuditAsync([Event(ws, "secret.resolved", "K", T0)], None);
+
+        store = await Fixture.ReopenAsync(store);
+        await store.AppendAuditAsync([Event(ws, "secret.resolved", "K", T0.AddSeconds(30))], None);
+        Assert.Equal(T0, (await store.GetSecretAsync(ws, "K", None))!.LastUsedAt);
+        await store.AppendAuditAsync([Event(ws, "secret.resolved", "K", T0.AddSeconds(61))], None);
+        Assert.Equal(T0.AddSeconds(61), (await store.GetSecretAsync(ws, "K", None))!.LastUsedAt);
+    }
+
+    [Fact]
+    public async Task A_refused_audit_commit_writes_nothing_and_the_next_one_succeeds()
+    {
+        var ws = await NewWorkspaceAsync(Store);
+        await CreateSecretAsync(ws, Secret("K"));
+        var first = Event(ws, "secret.resolved", "K", T0);
+        await Store.AppendAuditAsync([first], None);
+        var before = await ChainAsync(Store, ws);
+
+        // The same event id again (first, so that it is the row's id on SQLite too): the database refuses the whole
+        // batch, the good event with it.
+        await Assert.ThrowsAnyAsync<DbException>(() => Store.AppendAuditAsync(
+            [first with { At = T0.AddMinutes(2) }, Event(ws, "secret.resolved", "K", T0.AddMinutes(2))], None));
+        Assert.Equal(before.Select(e => e.Id), (await ChainAsync(Store, ws)).Select(e => e.Id));
+        Assert.Equal(T0, (await Store.GetSecretAsync(ws, "K", None))!.LastUsedAt);
+
+        var next = Event(ws, "secret.resolved", "K", T0.AddMinutes(3));
+        await Store.AppendAuditAsync([next], None);
+        Assert.Equal([.. before.Select(e => e.Id), next.Id], (await ChainAsync(Store, ws)).Select(e => e.Id));
+        Assert.Equal(T0.AddMinutes(3), (await Store.GetSecretAsync(ws, "K", None))!.LastUsedAt);
+        await AssertChainValidAsync(Store, ws);
+    }
+
     // ---------------------------------------------------------------- master-key rotation
 
     [Fact]

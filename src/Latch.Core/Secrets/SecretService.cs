@@ -318,7 +318,7 @@ public sealed class SecretService
             ms /= 36;
         }
 
-        RandomNumberGenerator.GetItems(SortableAlphabet, id[14..]);
+        Ids.FillRandom(id[14..], SortableAlphabet);
         return new string(id);
     }
 

@@ -41,6 +41,9 @@ public sealed class SqliteStore : ILatchStore
     private Task? _checkpointLoop;
     private long _backgroundCheckpoints;
 
+    /// <summary>The audit writer's connection between group commits (guarded by the write lock).</summary>
+    private AuditSession? _auditSession;
+
     private SqliteStore(string connectionString, bool readOnly, string? temporaryCopy)
     {
         _connectionString = connectionString;
@@ -220,6 +223,7 @@ public sealed class SqliteStore : ILatchStore
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
+            ForgetLastUseStamps();
             await using var connection = await OpenConnectionAsync(cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken);
             var result = await work(connection, transaction);
@@ -972,31 +976,91 @@ public sealed class SqliteStore : ILatchStore
         }, cancellationToken);
 
     /// <inheritdoc />
-    public Task AppendAuditAsync(IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken) =>
-        WriteAsync(async (c, t) =>
+    /// <remarks>
+    /// The audit writer's group commits run on a connection of their own that stays open between commits, with its
+    /// statements prepared once (<see cref="AuditSession"/>): per commit, opening a pooled connection, its PRAGMAs and
+    /// re-preparing five statements cost more than the rows of a small batch. Everything else about the commit is
+    /// as before — one transaction, <c>synchronous=FULL</c>, chain and sequence read from the database.
+    /// </remarks>
+    public async Task AppendAuditAsync(IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
         {
-            await AppendAsync(c, t, events, cancellationToken);
-            var uses = events.Where(e => e.Action == "secret.resolved" && e.SecretKey is not null)
-                .GroupBy(e => (e.WorkspaceId, e.SecretKey))
-                .Select(g => (g.Key, At: g.Max(e => e.At)))
-                .Select(u => new object[] { u.Key.WorkspaceId, u.Key.SecretKey!, Time(u.At), Time(u.At - ILatchStore.LastUseResolution) })
-                .ToList();
-            if (uses.Count > 0)
+            var session = _auditSession ??= new AuditSession(await OpenConnectionAsync(cancellationToken));
+            try
             {
-                // One statement for every secret the batch resolved; a row is rewritten only when its stamp is older than
-                // LastUseResolution (see ILatchStore.AppendAuditAsync).
-                await c.ExecuteAsync(new CommandDefinition(
-                    """
-                    UPDATE secrets SET last_used_at = u.at
-                    FROM (SELECT json_extract(value, '$[0]') AS ws, json_extract(value, '$[1]') AS k, json_extract(value, '$[2]') AS at,
-                                 json_extract(value, '$[3]') AS stale FROM json_each(@uses)) AS u
-                    WHERE secrets.workspace_id = u.ws AND secrets.secret_key = u.k AND (secrets.last_used_at IS NULL OR secrets.last_used_at < u.stale)
-                    """,
-                    new { uses = JsonSerializer.Serialize(uses) }, t, cancellationToken: cancellationToken));
+                await using var transaction = (SqliteTransaction)await session.Connection.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken);
+                await AppendAsync(session.Statements, transaction, events, cancellationToken);
+                var stamps = await StampLastUseAsync(session, transaction, events, cancellationToken);
+                await transaction.CommitAsync(CancellationToken.None);
+                session.Remember(stamps);
             }
+            catch
+            {
+                // Whatever state the connection is in, the next commit starts from a fresh one.
+                _auditSession = null;
+                await session.DisposeAsync();
+                throw;
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
 
-            return 0;
-        }, cancellationToken);
+    /// <summary>
+    /// Stamps <c>last_used_at</c> of the secrets the events resolved, where it is absent or older than
+    /// <see cref="ILatchStore.LastUseResolution"/> before the resolution. Secrets whose stamp this session has read or
+    /// written and knows to be recent enough are skipped without a statement (the stamp never moves back, and any other
+    /// write forgets what the session knows, so a deleted and re-created secret is stamped again). Returns the stamps
+    /// as they stand after the update, to remember once the transaction has committed.
+    /// </summary>
+    private static async Task<List<KeyValuePair<(string Workspace, string Key), string?>>> StampLastUseAsync(
+        AuditSession session, SqliteTransaction transaction, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    {
+        var latest = new Dictionary<(string Workspace, string Key), DateTimeOffset>();
+        foreach (var e in events)
+        {
+            if (e.Action == "secret.resolved" && e.SecretKey is not null
+                && (!latest.TryGetValue((e.WorkspaceId, e.SecretKey), out var at) || e.At > at))
+            {
+                latest[(e.WorkspaceId, e.SecretKey)] = e.At;
+            }
+        }
+
+        var due = new List<object[]>();
+        foreach (var ((workspace, key), at) in latest)
+        {
+            var stale = Time(at - ILatchStore.LastUseResolution);
+            if (!session.KnowsStampAtLeast(workspace, key, stale))
+            {
+                due.Add([workspace, key, Time(at), stale]);
+            }
+        }
+
+        var stamps = new List<KeyValuePair<(string Workspace, string Key), string?>>();
+        if (due.Count == 0)
+        {
+            return stamps;
+        }
+
+        // One statement for every secret due; a row is rewritten only when its stamp is older than LastUseResolution
+        // (see ILatchStore.AppendAuditAsync). Then the stamps as they now stand, for the session to remember.
+        var uses = JsonSerializer.Serialize(due);
+        var (update, read) = session.LastUseStatements(transaction);
+        update.Parameters[0].Value = uses;
+        await update.ExecuteNonQueryAsync(cancellationToken);
+        read.Parameters[0].Value = uses;
+        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            stamps.Add(new((reader.GetString(0), reader.GetString(1)), reader.IsDBNull(2) ? null : reader.GetString(2)));
+        }
+
+        return stamps;
+    }
 
     private static readonly string[] AuditColumns =
     [
@@ -1004,84 +1068,87 @@ public sealed class SqliteStore : ILatchStore
         "product", "app", "env", "context", "path", "code", "detail", "prev_hash", "hash", "refs", "ref_count",
     ];
 
+    /// <summary>Appends events in the caller's transaction, with statements prepared for this one call.</summary>
+    private static async Task AppendAsync(SqliteConnection c, DbTransaction t, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    {
+        if (events.Count > 0)
+        {
+            await using var statements = new AuditStatements(c);
+            await AppendAsync(statements, (SqliteTransaction)t, events, cancellationToken);
+        }
+    }
+
     /// <summary>
     /// Appends events, linking each into its workspace's chain. Sequence numbers are assigned here, not by SQLite: a
     /// compact row (<see cref="CompactResolutions"/>) takes one per event it holds, so the next row starts after them.
     /// </summary>
-    private static async Task AppendAsync(SqliteConnection c, DbTransaction t, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    private static async Task AppendAsync(AuditStatements statements, SqliteTransaction transaction, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
     {
         if (events.Count == 0)
         {
             return;
         }
 
-        var transaction = (SqliteTransaction)t;
+        statements.Enlist(transaction);
 
         // After the last event of the newest row, and never below what AUTOINCREMENT has handed out.
-        var next = await c.ExecuteScalarAsync<long>(new CommandDefinition(
-            """
-            SELECT max(coalesce((SELECT seq + coalesce(ref_count, 1) FROM audit_events ORDER BY seq DESC LIMIT 1), 1),
-                       coalesce((SELECT seq + 1 FROM sqlite_sequence WHERE name = 'audit_events'), 1))
-            """, transaction: t, cancellationToken: cancellationToken));
-
-        // One command, prepared once and executed per row: group commits insert hundreds of events at a time.
-        await using var insert = c.CreateCommand();
-        insert.Transaction = transaction;
-        insert.CommandText = $"INSERT INTO audit_events({string.Join(", ", AuditColumns)}) VALUES ({string.Join(", ", AuditColumns.Select(n => "$" + n))})";
-        var parameters = AuditColumns.Select(n => insert.Parameters.Add("$" + n, SqliteType.Text)).ToArray();
-        parameters[0].SqliteType = SqliteType.Integer;
-        parameters[10].SqliteType = SqliteType.Integer;
-        parameters[21].SqliteType = SqliteType.Integer;
+        var next = (long)(await statements.NextSeq.ExecuteScalarAsync(cancellationToken))!;
+        var insert = statements.Insert;
+        var parameters = statements.InsertParameters;
 
         var ranges = new Dictionary<(string Workspace, string Key), (long First, long Last)>();
+        var lastHashes = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < events.Count;)
         {
-            var lastHashes = new Dictionary<string, string>(StringComparer.Ordinal);
-            for (var i = 0; i < events.Count;)
+            var e = events[i];
+            if (!lastHashes.TryGetValue(e.WorkspaceId, out var previous))
             {
-                var e = events[i];
-                if (!lastHashes.TryGetValue(e.WorkspaceId, out var previous))
-                {
-                    previous = await c.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
-                        "SELECT hash FROM audit_events WHERE workspace_id = @WorkspaceId ORDER BY seq DESC LIMIT 1",
-                        new { e.WorkspaceId }, t, cancellationToken: cancellationToken)) ?? AuditChain.Genesis;
-                }
-
-                var count = CompactResolutions.RunLength(events, i);
-                var hash = previous;
-                for (var k = i; k < i + count; k++)
-                {
-                    hash = AuditChain.Compute(events[k], hash);
-                }
-
-                var compact = count > 1;
-                var refs = compact ? CompactResolutions.Write(events, i, count) : null;
-                object?[] values =
-                [
-                    next, e.Id, e.WorkspaceId, Time(e.At), e.Action, e.ActorKeyId, e.ActorName, e.RequestId, e.Client,
-                    compact ? null : e.SecretKey, compact ? null : e.Version, e.Product, e.App, e.Env, e.Context, compact ? null : e.Path, e.Code, e.Detail,
-                    previous, hash, refs, compact ? count : null,
-                ];
-                for (var p = 0; p < parameters.Length; p++)
-                {
-                    parameters[p].Value = values[p] ?? DBNull.Value;
-                }
-
-                await insert.ExecuteNonQueryAsync(cancellationToken);
-                if (compact)
-                {
-                    foreach (var key in UsedKeys(events, i, count))
-                    {
-                        ranges[(e.WorkspaceId, key)] = ranges.TryGetValue((e.WorkspaceId, key), out var range) ? (range.First, next) : (next, next);
-                    }
-                }
-
-                lastHashes[e.WorkspaceId] = hash;
-                next += count;
-                i += count;
+                statements.LastHash.Parameters[0].Value = e.WorkspaceId;
+                previous = await statements.LastHash.ExecuteScalarAsync(cancellationToken) as string ?? AuditChain.Genesis;
             }
+
+            var count = CompactResolutions.RunLength(events, i);
+            var hash = previous;
+            for (var k = i; k < i + count; k++)
+            {
+                hash = AuditChain.Compute(events[k], hash);
+            }
+
+            var compact = count > 1;
+            var refs = compact ? CompactResolutions.Write(events, i, count) : null;
+            object?[] values =
+            [
+                next, e.Id, e.WorkspaceId, Time(e.At), e.Action, e.ActorKeyId, e.ActorName, e.RequestId, e.Client,
+                compact ? null : e.SecretKey, compact ? null : e.Version, e.Product, e.App, e.Env, e.Context, compact ? null : e.Path, e.Code, e.Detail,
+                previous, hash, refs, compact ? count : null,
+            ];
+            for (var p = 0; p < parameters.Length; p++)
+            {
+                parameters[p].Value = values[p] ?? DBNull.Value;
+            }
+
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+            if (compact)
+            {
+                foreach (var key in UsedKeys(events, i, count))
+                {
+                    ranges[(e.WorkspaceId, key)] = ranges.TryGetValue((e.WorkspaceId, key), out var range) ? (range.First, next) : (next, next);
+                }
+            }
+
+            lastHashes[e.WorkspaceId] = hash;
+            next += count;
+            i += count;
         }
 
-        await WriteSecretRangesAsync(c, transaction, ranges, cancellationToken);
+        // Per commit, not per event: where each secret's compact rows are (audit_secret_ranges, for the secret filter
+        // and recent uses). A per-row index of compact rows cost ~170 µs per 20-reference resolution — more than the row.
+        var (ws, secret, last, first) = statements.RangeParameters;
+        foreach (var ((workspace, key), range) in ranges)
+        {
+            (ws.Value, secret.Value, last.Value, first.Value) = (workspace, key, range.Last, range.First);
+            await statements.Range.ExecuteNonQueryAsync(cancellationToken);
+        }
     }
 
     private static IEnumerable<string> UsedKeys(IReadOnlyList<AuditEvent> events, int start, int count)
@@ -1097,28 +1164,149 @@ public sealed class SqliteStore : ILatchStore
     }
 
     /// <summary>
-    /// Per commit, not per event: where each secret's compact rows are (<c>audit_secret_ranges</c>, for the secret filter
-    /// and recent uses). A per-row index of compact rows cost ~170 µs per 20-reference resolution — more than the row itself.
+    /// The statements that append audit rows, on one connection. Microsoft.Data.Sqlite prepares a command's statement at
+    /// its first execution and keeps it while the command lives, so a long-lived set (<see cref="AuditSession"/>) is
+    /// prepared once; management writes make a set per transaction.
     /// </summary>
-    private static async Task WriteSecretRangesAsync(
-        SqliteConnection c, SqliteTransaction t, Dictionary<(string Workspace, string Key), (long First, long Last)> ranges, CancellationToken cancellationToken)
+    private sealed class AuditStatements : IAsyncDisposable
     {
-        if (ranges.Count > 0)
+        public AuditStatements(SqliteConnection connection)
         {
-            await using var insert = c.CreateCommand();
-            insert.Transaction = t;
-            insert.CommandText = "INSERT INTO audit_secret_ranges(workspace_id, secret_key, last_seq, first_seq) VALUES ($ws, $key, $last, $first)";
-            var ws = insert.Parameters.Add("$ws", SqliteType.Text);
-            var key = insert.Parameters.Add("$key", SqliteType.Text);
-            var last = insert.Parameters.Add("$last", SqliteType.Integer);
-            var first = insert.Parameters.Add("$first", SqliteType.Integer);
-            foreach (var ((workspace, secret), range) in ranges)
-            {
-                (ws.Value, key.Value, last.Value, first.Value) = (workspace, secret, range.Last, range.First);
-                await insert.ExecuteNonQueryAsync(cancellationToken);
-            }
+            NextSeq = connection.CreateCommand();
+            NextSeq.CommandText =
+                """
+                SELECT max(coalesce((SELECT seq + coalesce(ref_count, 1) FROM audit_events ORDER BY seq DESC LIMIT 1), 1),
+                           coalesce((SELECT seq + 1 FROM sqlite_sequence WHERE name = 'audit_events'), 1))
+                """;
+
+            LastHash = connection.CreateCommand();
+            LastHash.CommandText = "SELECT hash FROM audit_events WHERE workspace_id = $ws ORDER BY seq DESC LIMIT 1";
+            LastHash.Parameters.Add("$ws", SqliteType.Text);
+
+            Insert = connection.CreateCommand();
+            Insert.CommandText = $"INSERT INTO audit_events({string.Join(", ", AuditColumns)}) VALUES ({string.Join(", ", AuditColumns.Select(n => "$" + n))})";
+            InsertParameters = AuditColumns.Select(n => Insert.Parameters.Add("$" + n, SqliteType.Text)).ToArray();
+            InsertParameters[0].SqliteType = SqliteType.Integer;
+            InsertParameters[10].SqliteType = SqliteType.Integer;
+            InsertParameters[21].SqliteType = SqliteType.Integer;
+
+            Range = connection.CreateCommand();
+            Range.CommandText = "INSERT INTO audit_secret_ranges(workspace_id, secret_key, last_seq, first_seq) VALUES ($ws, $key, $last, $first)";
+            RangeParameters = (
+                Range.Parameters.Add("$ws", SqliteType.Text), Range.Parameters.Add("$key", SqliteType.Text),
+                Range.Parameters.Add("$last", SqliteType.Integer), Range.Parameters.Add("$first", SqliteType.Integer));
+        }
+
+        public SqliteCommand NextSeq { get; }
+
+        public SqliteCommand LastHash { get; }
+
+        public SqliteCommand Insert { get; }
+
+        public SqliteParameter[] InsertParameters { get; }
+
+        public SqliteCommand Range { get; }
+
+        public (SqliteParameter Workspace, SqliteParameter Key, SqliteParameter Last, SqliteParameter First) RangeParameters { get; }
+
+        public void Enlist(SqliteTransaction transaction) =>
+            NextSeq.Transaction = LastHash.Transaction = Insert.Transaction = Range.Transaction = transaction;
+
+        public async ValueTask DisposeAsync()
+        {
+            await NextSeq.DisposeAsync();
+            await LastHash.DisposeAsync();
+            await Insert.DisposeAsync();
+            await Range.DisposeAsync();
         }
     }
+
+    /// <summary>
+    /// The audit writer's connection, open between group commits, with its prepared statements and the
+    /// <c>last_used_at</c> stamps it knows (as read or written by its own committed transactions). Guarded by the write
+    /// lock; forgotten on any other write (<see cref="ForgetLastUseStamps"/>) and dropped, connection and all, after
+    /// any failure.
+    /// </summary>
+    private sealed class AuditSession : IAsyncDisposable
+    {
+        /// <summary>Past this many remembered stamps the session starts over (a store may hold many secrets).</summary>
+        private const int MaxStamps = 50_000;
+
+        private readonly Dictionary<(string Workspace, string Key), string?> _stamps = [];
+        private SqliteCommand? _stampUpdate;
+        private SqliteCommand? _stampRead;
+
+        public AuditSession(SqliteConnection connection)
+        {
+            Connection = connection;
+            Statements = new AuditStatements(connection);
+        }
+
+        public SqliteConnection Connection { get; }
+
+        public AuditStatements Statements { get; }
+
+        /// <summary>Whether the secret's stamp is known to be at least <paramref name="stale"/> (same text order as SQL).</summary>
+        public bool KnowsStampAtLeast(string workspace, string key, string stale) =>
+            _stamps.TryGetValue((workspace, key), out var stamp) && stamp is not null && string.CompareOrdinal(stamp, stale) >= 0;
+
+        public void Remember(List<KeyValuePair<(string Workspace, string Key), string?>> stamps)
+        {
+            if (_stamps.Count + stamps.Count > MaxStamps)
+            {
+                _stamps.Clear();
+            }
+
+            foreach (var (key, stamp) in stamps)
+            {
+                _stamps[key] = stamp;
+            }
+        }
+
+        public void Forget() => _stamps.Clear();
+
+        public (SqliteCommand Update, SqliteCommand Read) LastUseStatements(SqliteTransaction transaction)
+        {
+            if (_stampUpdate is null)
+            {
+                _stampUpdate = Connection.CreateCommand();
+                _stampUpdate.CommandText =
+                    """
+                    UPDATE secrets SET last_used_at = u.at
+                    FROM (SELECT json_extract(value, '$[0]') AS ws, json_extract(value, '$[1]') AS k, json_extract(value, '$[2]') AS at,
+                                 json_extract(value, '$[3]') AS stale FROM json_each($uses)) AS u
+                    WHERE secrets.workspace_id = u.ws AND secrets.secret_key = u.k AND (secrets.last_used_at IS NULL OR secrets.last_used_at < u.stale)
+                    """;
+                _stampUpdate.Parameters.Add("$uses", SqliteType.Text);
+                _stampRead = Connection.CreateCommand();
+                _stampRead.CommandText =
+                    """
+                    SELECT s.workspace_id, s.secret_key, s.last_used_at
+                    FROM json_each($uses) AS u JOIN secrets AS s
+                      ON s.workspace_id = json_extract(u.value, '$[0]') AND s.secret_key = json_extract(u.value, '$[1]')
+                    """;
+                _stampRead.Parameters.Add("$uses", SqliteType.Text);
+            }
+
+            _stampUpdate.Transaction = _stampRead!.Transaction = transaction;
+            return (_stampUpdate, _stampRead);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_stampUpdate is not null)
+            {
+                await _stampUpdate.DisposeAsync();
+                await _stampRead!.DisposeAsync();
+            }
+
+            await Statements.DisposeAsync();
+            await Connection.DisposeAsync();
+        }
+    }
+
+    /// <summary>Any write but the audit writer's may change what a secret's stamp is (a deleted, re-created secret).</summary>
+    private void ForgetLastUseStamps() => _auditSession?.Forget();
 
     /// <summary>How long master-key rotation waits for the database before reporting it busy (a running server).</summary>
     private const int RewrapBusyTimeoutSeconds = 2;
@@ -1220,6 +1408,12 @@ public sealed class SqliteStore : ILatchStore
             await _checkpointStop.CancelAsync();
             await _checkpointLoop!;
             _checkpointStop.Dispose();
+        }
+
+        if (_auditSession is not null)
+        {
+            await _auditSession.DisposeAsync();
+            _auditSession = null;
         }
 
         _writeLock.Dispose();
