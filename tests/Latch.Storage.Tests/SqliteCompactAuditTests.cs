@@ -8,7 +8,7 @@ namespace Latch.Storage.Tests;
 
 /// <summary>
 /// The embedded store's physical form of resolution events (schema 4): one row per resolution, found by secret through
-/// <c>audit_secret_uses</c>, and still a tamper-evident chain. The event-level behaviour is in the storage contract
+/// <c>audit_secret_ranges</c> (per bucket of sequence numbers since schema 5), and still a tamper-evident chain. The event-level behaviour is in the storage contract
 /// (<c>Every_reference_of_a_resolution_reads_back_as_its_own_event_and_pages_exactly</c>), run on both stores.
 /// </summary>
 public sealed class SqliteCompactAuditTests : IAsyncLifetime
@@ -114,7 +114,7 @@ public sealed class SqliteCompactAuditTests : IAsyncLifetime
         Assert.All(nodes.Values.Where(n => n.Detail.Contains("TEMP B-TREE", StringComparison.Ordinal)),
             n => Assert.Contains(nodes[n.Parent].Detail, new[] { "LEFT", "RIGHT" }));
         Assert.Contains(plan, p => p.StartsWith("SEARCH audit_events USING INDEX ix_audit_secret", StringComparison.Ordinal));
-        Assert.Contains(plan, p => p.StartsWith("SEARCH r USING PRIMARY KEY", StringComparison.Ordinal));
+        Assert.Contains(plan, p => p.StartsWith("SEARCH r USING INDEX ix_audit_secret_ranges_secret", StringComparison.Ordinal));
         Assert.Contains(plan, p => p.StartsWith("SEARCH a USING INTEGER PRIMARY KEY", StringComparison.Ordinal));
     }
 
@@ -246,6 +246,204 @@ public sealed class SqliteCompactAuditTests : IAsyncLifetime
             }
         }
 
+    }
+
+    [Fact]
+    public async Task Commits_extend_each_secret_s_range_within_a_bucket_and_a_new_bucket_starts_new_ranges()
+    {
+        // 220 resolutions of 20 references in commits of 20: ~4,400 events, across the bucket boundary at seq 4,096.
+        var resolutions = Enumerable.Range(0, 220).Select(r => Enumerable.Range(0, 20)
+            .Select(i => Event("secret.resolved", i == 19 && (r == 3 || r == 215) ? "RARE" : $"K{i}", $"req-{r}") with { Path = $"$.k{i}" }).ToList()).ToList();
+        foreach (var commit in resolutions.Chunk(20))
+        {
+            await _store.AppendAuditAsync([.. commit.SelectMany(r => r)], CancellationToken.None);
+        }
+
+        // One row per secret and bucket, however many commits: K0..K18 and K19 in buckets 0 and 1, RARE once in each.
+        var buckets = Scalar($"SELECT count(DISTINCT bucket) FROM audit_secret_ranges WHERE workspace_id = $w");
+        Assert.Equal(2L, buckets);
+        Assert.Equal(21L * 2, Scalar("SELECT count(*) FROM audit_secret_ranges WHERE workspace_id = $w"));
+        Assert.Equal(0L, Scalar($"SELECT count(*) FROM audit_secret_ranges WHERE workspace_id = $w AND (first_seq / {SqliteStore.RangeBucketSize} <> bucket OR last_seq / {SqliteStore.RangeBucketSize} <> bucket)"));
+        Assert.Equal(2L, Scalar("SELECT count(*) FROM audit_secret_ranges WHERE workspace_id = $w AND secret_key = 'RARE' AND first_seq = last_seq"));
+
+        var rare = resolutions.SelectMany(r => r).Where(e => e.SecretKey == "RARE").Select(e => e.Id).ToList();
+        Assert.Equal(rare.AsEnumerable().Reverse(), (await _store.QueryAuditAsync(_workspace, new AuditQuery(Secret: "RARE"), CancellationToken.None)).Select(e => e.Id));
+        Assert.Equal(2, (await _store.GetRecentUsesAsync(_workspace, "RARE", CancellationToken.None)).Single().Count);
+
+        // Every event of K0 and K19, newest first and oldest first, page by page across the boundary.
+        foreach (var key in new[] { "K0", "K19" })
+        {
+            var expected = resolutions.SelectMany(r => r).Where(e => e.SecretKey == key).Select(e => e.Id).ToList();
+            Assert.Equal(expected.AsEnumerable().Reverse(), await PagesAsync(key, descending: true, limit: 7));
+            Assert.Equal(expected, await PagesAsync(key, descending: false, limit: 9));
+            Assert.Equal(expected.Count, (await _store.GetRecentUsesAsync(_workspace, key, CancellationToken.None)).Single().Count);
+        }
+
+        Assert.Null((await AuditChain.VerifyAsync(_store.ReadAuditChainAsync(_workspace, CancellationToken.None), CancellationToken.None)).FirstBroken);
+    }
+
+    [Fact]
+    public async Task A_schema_4_store_upgrades_its_ranges_to_buckets_and_finds_every_event_as_before()
+    {
+        var directory = _directory + "-v4";
+        Directory.CreateDirectory(directory);
+        AuditEvent Ref(string key, string request, int i) => Event("secret.resolved", key, request) with { WorkspaceId = "ws_v4", Path = $"$.r{i}" };
+        var r1 = new[] { Ref("A", "req-1", 0), Ref("B", "req-1", 1) };
+        var r2 = new[] { Ref("A", "req-2", 0), Ref("B", "req-2", 1) };
+        var r3 = Enumerable.Range(0, 20).Select(i => Ref(i % 2 == 0 ? "A" : "C", "req-3", i)).ToArray();
+        var r4 = new[] { Ref("A", "req-4", 0), Ref("C", "req-4", 1) };
+
+        // Rows as schema 4 wrote them, one of them straddling seq 4,096, and its ranges per commit: (r1, r2), (r3), (r4).
+        await CreateSchema4StoreAsync(directory, [(1, r1), (30, r2), (4090, r3), (5000, r4)],
+            [("A", 1, 30), ("B", 1, 30), ("A", 4090, 4090), ("C", 4090, 4090), ("A", 5000, 5000), ("C", 5000, 5000)]);
+
+        var store = SqliteStore.Open(directory);
+        try
+        {
+            await store.MigrateAsync(null, CancellationToken.None);
+            Assert.True(await store.HasCompactAuditRowsAsync(CancellationToken.None));
+            var added = new[] { Ref("A", "req-5", 0), Ref("B", "req-5", 1) };
+            await store.AppendAuditAsync(added, CancellationToken.None);
+
+            using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = SqliteStore.DatabasePath(directory), Pooling = false }.ToString()))
+            {
+                connection.Open();
+                using var command = connection.CreateCommand();
+                command.CommandText = "SELECT secret_key || ':' || bucket || ':' || first_seq || '-' || last_seq FROM audit_secret_ranges WHERE workspace_id = 'ws_v4' ORDER BY secret_key, bucket";
+                using var reader = command.ExecuteReader();
+                var rows = new List<string>();
+                while (reader.Read())
+                {
+                    rows.Add(reader.GetString(0));
+                }
+
+                // The new resolution lands at seq 5002 (after r4's last event), in bucket 1.
+                Assert.Equal(["A:0:1-4090", "A:1:5000-5002", "B:0:1-30", "B:1:5002-5002", "C:0:4090-4090", "C:1:5000-5000"], rows);
+            }
+
+            var a = new[] { r1[0], r2[0] }.Concat(r3.Where(e => e.SecretKey == "A")).Concat([r4[0], added[0]]).Select(e => e.Id).ToList();
+            var newestFirst = new List<string>();
+            for (long? before = null; ;)
+            {
+                var page = await store.QueryAuditAsync("ws_v4", new AuditQuery(Secret: "A", BeforeSequence: before, Limit: 4), CancellationToken.None);
+                newestFirst.AddRange(page.Select(e => e.Id));
+                if (page.Count < 4)
+                {
+                    break;
+                }
+
+                before = page[^1].Sequence;
+            }
+
+            Assert.Equal(a.AsEnumerable().Reverse(), newestFirst);
+            Assert.Equal([r3[1].Id, r3[3].Id], (await store.QueryAuditAsync("ws_v4", new AuditQuery(Secret: "C", AfterSequence: 0, Limit: 2), CancellationToken.None)).Select(e => e.Id));
+            Assert.Equal(a.Count, (await store.GetRecentUsesAsync("ws_v4", "A", CancellationToken.None)).Sum(u => u.Count));
+            Assert.Equal(3, (await store.GetRecentUsesAsync("ws_v4", "B", CancellationToken.None)).Sum(u => u.Count));
+            Assert.Null((await AuditChain.VerifyAsync(store.ReadAuditChainAsync("ws_v4", CancellationToken.None), CancellationToken.None)).FirstBroken);
+        }
+        finally
+        {
+            await store.DisposeAsync();
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Master_key_rotation_refuses_a_schema_4_store_with_the_upgrade_message()
+    {
+        var directory = _directory + "-rotate4";
+        Directory.CreateDirectory(directory);
+        try
+        {
+            await CreateSchema4StoreAsync(directory, [], []);
+            using var oldKey = LocalMasterKey.FromBase64(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), "test");
+            using var newKey = LocalMasterKey.FromBase64(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), "test");
+            var refused = await Assert.ThrowsAsync<MasterKeyRotationException>(() =>
+                MasterKeyRotation.RotateSqliteAsync(directory, oldKey, newKey, TimeProvider.System, "test", CancellationToken.None));
+            Assert.Contains("start 'latch serve' on it once to upgrade it", refused.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private async Task<List<string>> PagesAsync(string key, bool descending, int limit)
+    {
+        var ids = new List<string>();
+        long? cursor = descending ? null : 0;
+        while (true)
+        {
+            var query = descending ? new AuditQuery(Secret: key, BeforeSequence: cursor, Limit: limit) : new AuditQuery(Secret: key, AfterSequence: cursor, Limit: limit);
+            var page = await _store.QueryAuditAsync(_workspace, query, CancellationToken.None);
+            ids.AddRange(page.Select(e => e.Id));
+            if (page.Count < limit)
+            {
+                return ids;
+            }
+
+            cursor = page[^1].Sequence;
+        }
+    }
+
+    /// <summary>
+    /// A store as schema 4 left it (migrations up to V4): compact rows at the given sequence numbers, linked into one
+    /// chain, and <c>audit_secret_ranges</c> rows in schema 4's shape (secret, last_seq, first_seq).
+    /// </summary>
+    private static async Task CreateSchema4StoreAsync(string directory, IReadOnlyList<(long Seq, AuditEvent[] Events)> rows, IReadOnlyList<(string Key, long First, long Last)> ranges)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = SqliteStore.DatabasePath(directory), Pooling = false }.ToString());
+        await using (connection)
+        {
+            await connection.OpenAsync();
+            new EvolveDb.Evolve(connection, _ => { })
+            {
+                EmbeddedResourceAssemblies = [typeof(SqliteStore).Assembly],
+                EmbeddedResourceFilters = ["Latch.Core.Storage.Migrations.Sqlite."],
+                MetadataTableName = "schema_migrations",
+                EnableClusterMode = false,
+                TargetVersion = new EvolveDb.Migration.MigrationVersion("4"),
+            }.Migrate();
+
+            var previous = AuditChain.Genesis;
+            foreach (var (seq, events) in rows)
+            {
+                var hash = previous;
+                foreach (var e in events)
+                {
+                    hash = AuditChain.Link(e, hash).Hash;
+                }
+
+                var e0 = events[0];
+                await using var insert = connection.CreateCommand();
+                insert.CommandText = """
+                    INSERT INTO audit_events(seq, id, workspace_id, at, action, actor_key_id, actor_name, request_id, client, product, app, env, context, prev_hash, hash, refs, ref_count)
+                    VALUES ($seq, $id, $ws, $at, $action, $key_id, $name, $request, $client, $product, $app, $env, $context, $prev, $hash, $refs, $count)
+                    """;
+                foreach (var (name, value) in new (string, object?)[]
+                {
+                    ("$seq", seq), ("$id", e0.Id), ("$ws", e0.WorkspaceId), ("$at", SqliteStore.Time(e0.At)), ("$action", e0.Action), ("$key_id", e0.ActorKeyId),
+                    ("$name", e0.ActorName), ("$request", e0.RequestId), ("$client", e0.Client), ("$product", e0.Product), ("$app", e0.App), ("$env", e0.Env),
+                    ("$context", e0.Context), ("$prev", previous), ("$hash", hash), ("$refs", CompactResolutions.Write(events, 0, events.Length)), ("$count", events.Length),
+                })
+                {
+                    insert.Parameters.AddWithValue(name, value ?? DBNull.Value);
+                }
+
+                await insert.ExecuteNonQueryAsync();
+                previous = hash;
+            }
+
+            foreach (var (key, first, last) in ranges)
+            {
+                await using var insert = connection.CreateCommand();
+                insert.CommandText = "INSERT INTO audit_secret_ranges(workspace_id, secret_key, last_seq, first_seq) VALUES ('ws_v4', $key, $last, $first)";
+                insert.Parameters.AddWithValue("$key", key);
+                insert.Parameters.AddWithValue("$last", last);
+                insert.Parameters.AddWithValue("$first", first);
+                await insert.ExecuteNonQueryAsync();
+            }
+        }
     }
 
     private async Task<List<AuditEvent>> ChainAsync()

@@ -286,10 +286,14 @@ public sealed class SqliteStore : ILatchStore
     /// <summary>Whether the schema has data-key generations (schema 3); set once seen, never cleared.</summary>
     private volatile bool _hasDataKeys;
 
-    /// <summary>Whether the store has schema 4 (compact resolution rows), which this build's audit writes need.</summary>
+    /// <summary>
+    /// Whether the store has schema 5 (compact resolution rows, schema 4, and their ranges by bucket), which this build's
+    /// audit writes need.
+    /// </summary>
     public Task<bool> HasCompactAuditRowsAsync(CancellationToken cancellationToken) =>
         ReadAsync(async c => await c.ExecuteScalarAsync<long>(new CommandDefinition(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_secret_ranges'", cancellationToken: cancellationToken)) > 0, cancellationToken);
+            "SELECT count(*) FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name = 'audit_secret_ranges' AND p.name = 'bucket'",
+            cancellationToken: cancellationToken)) > 0, cancellationToken);
 
     /// <summary>
     /// Whether the store has data-key generations (schema 3). A store of an earlier schema still answers
@@ -908,8 +912,8 @@ public sealed class SqliteStore : ILatchStore
             return $"{AuditSelect} WHERE workspace_id = @workspaceId{Filters("seq", "")} ORDER BY seq {order} LIMIT @Limit";
         }
 
-        // Ranges are disjoint and ordered, so (range, seq) order is seq order; the range bounds let the index skip ranges
-        // entirely beyond a cursor.
+        // A secret's ranges are disjoint and in bucket order, so (bucket, seq) order is seq order; the range bounds skip
+        // ranges entirely beyond a cursor.
         string RangeFilters()
         {
             if (ascending)
@@ -926,7 +930,7 @@ public sealed class SqliteStore : ILatchStore
             SELECT * FROM ({AuditSelectFrom("a.")} FROM audit_secret_ranges r CROSS JOIN audit_events a ON a.seq BETWEEN r.first_seq AND r.last_seq
                 WHERE r.workspace_id = @workspaceId AND r.secret_key = @Secret{RangeFilters()}
                 AND +a.workspace_id = @workspaceId AND a.ref_count IS NOT NULL AND instr(a.refs, @needle) > 0{Filters("a.seq", "a.")}
-                ORDER BY r.last_seq {order}, a.seq {order} LIMIT @Limit)
+                ORDER BY r.bucket {order}, a.seq {order} LIMIT @Limit)
             ORDER BY Seq {order} LIMIT @Limit
             """;
     }
@@ -1096,7 +1100,7 @@ public sealed class SqliteStore : ILatchStore
         var insert = statements.Insert;
         var parameters = statements.InsertParameters;
 
-        var ranges = new Dictionary<(string Workspace, string Key), (long First, long Last)>();
+        var ranges = new Dictionary<(string Workspace, string Key, long Bucket), (long First, long Last)>();
         var lastHashes = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < events.Count;)
         {
@@ -1130,9 +1134,10 @@ public sealed class SqliteStore : ILatchStore
             await insert.ExecuteNonQueryAsync(cancellationToken);
             if (compact)
             {
+                var bucket = next / RangeBucketSize;
                 foreach (var key in UsedKeys(events, i, count))
                 {
-                    ranges[(e.WorkspaceId, key)] = ranges.TryGetValue((e.WorkspaceId, key), out var range) ? (range.First, next) : (next, next);
+                    ranges[(e.WorkspaceId, key, bucket)] = ranges.TryGetValue((e.WorkspaceId, key, bucket), out var range) ? (range.First, next) : (next, next);
                 }
             }
 
@@ -1141,15 +1146,23 @@ public sealed class SqliteStore : ILatchStore
             i += count;
         }
 
-        // Per commit, not per event: where each secret's compact rows are (audit_secret_ranges, for the secret filter
-        // and recent uses). A per-row index of compact rows cost ~170 µs per 20-reference resolution — more than the row.
-        var (ws, secret, last, first) = statements.RangeParameters;
-        foreach (var ((workspace, key), range) in ranges)
+        // Where each secret's compact rows are (audit_secret_ranges, for the secret filter and recent uses): per secret and
+        // bucket of RangeBucketSize sequence numbers, extended by each commit (schema 5; V5__secret_ranges_by_bucket.sql).
+        var (ws, secret, bucketParameter, last, first) = statements.RangeParameters;
+        foreach (var ((workspace, key, bucket), range) in ranges)
         {
-            (ws.Value, secret.Value, last.Value, first.Value) = (workspace, key, range.Last, range.First);
+            (ws.Value, secret.Value, bucketParameter.Value, last.Value, first.Value) = (workspace, key, bucket, range.Last, range.First);
             await statements.Range.ExecuteNonQueryAsync(cancellationToken);
         }
     }
+
+    /// <summary>
+    /// Sequence numbers per row of <c>audit_secret_ranges</c> (schema 5). Rows of one bucket lie together, so a group commit
+    /// updates a page or two of them however many secrets it resolved (schema 4's per-commit rows, keyed by secret first,
+    /// dirtied one page per secret). The price is precision: a reader checks the compact rows between a secret's first and
+    /// last use in the bucket — at most 4,096 events' rows — against <c>refs</c>.
+    /// </summary>
+    internal const long RangeBucketSize = 4096;
 
     private static IEnumerable<string> UsedKeys(IReadOnlyList<AuditEvent> events, int start, int count)
     {
@@ -1191,9 +1204,13 @@ public sealed class SqliteStore : ILatchStore
             InsertParameters[21].SqliteType = SqliteType.Integer;
 
             Range = connection.CreateCommand();
-            Range.CommandText = "INSERT INTO audit_secret_ranges(workspace_id, secret_key, last_seq, first_seq) VALUES ($ws, $key, $last, $first)";
+            Range.CommandText =
+                """
+                INSERT INTO audit_secret_ranges(workspace_id, bucket, secret_key, first_seq, last_seq) VALUES ($ws, $bucket, $key, $first, $last)
+                ON CONFLICT(workspace_id, bucket, secret_key) DO UPDATE SET first_seq = min(first_seq, excluded.first_seq), last_seq = max(last_seq, excluded.last_seq)
+                """;
             RangeParameters = (
-                Range.Parameters.Add("$ws", SqliteType.Text), Range.Parameters.Add("$key", SqliteType.Text),
+                Range.Parameters.Add("$ws", SqliteType.Text), Range.Parameters.Add("$key", SqliteType.Text), Range.Parameters.Add("$bucket", SqliteType.Integer),
                 Range.Parameters.Add("$last", SqliteType.Integer), Range.Parameters.Add("$first", SqliteType.Integer));
         }
 
@@ -1207,7 +1224,7 @@ public sealed class SqliteStore : ILatchStore
 
         public SqliteCommand Range { get; }
 
-        public (SqliteParameter Workspace, SqliteParameter Key, SqliteParameter Last, SqliteParameter First) RangeParameters { get; }
+        public (SqliteParameter Workspace, SqliteParameter Key, SqliteParameter Bucket, SqliteParameter Last, SqliteParameter First) RangeParameters { get; }
 
         public void Enlist(SqliteTransaction transaction) =>
             NextSeq.Transaction = LastHash.Transaction = Insert.Transaction = Range.Transaction = transaction;
