@@ -252,17 +252,28 @@ public sealed class SqliteCompactAuditTests : IAsyncLifetime
     public async Task Commits_extend_each_secret_s_range_within_a_bucket_and_a_new_bucket_starts_new_ranges()
     {
         // 220 resolutions of 20 references in commits of 20: ~4,400 events, across the bucket boundary at seq 4,096.
+        // SPARSE replaces K18 in resolutions 19 and 21 (a gap of 40 sequence numbers, across two commits: one range) and 60
+        // (a gap of 780, more than RangeGap: a range of its own).
+        string KeyOf(int r, int i) => i switch
+        {
+            19 when r is 3 or 215 => "RARE",
+            18 when r is 19 or 21 or 60 => "SPARSE",
+            _ => $"K{i}",
+        };
         var resolutions = Enumerable.Range(0, 220).Select(r => Enumerable.Range(0, 20)
-            .Select(i => Event("secret.resolved", i == 19 && (r == 3 || r == 215) ? "RARE" : $"K{i}", $"req-{r}") with { Path = $"$.k{i}" }).ToList()).ToList();
+            .Select(i => Event("secret.resolved", KeyOf(r, i), $"req-{r}") with { Path = $"$.k{i}" }).ToList()).ToList();
         foreach (var commit in resolutions.Chunk(20))
         {
             await _store.AppendAuditAsync([.. commit.SelectMany(r => r)], CancellationToken.None);
         }
 
-        // One row per secret and bucket, however many commits: K0..K18 and K19 in buckets 0 and 1, RARE once in each.
-        var buckets = Scalar($"SELECT count(DISTINCT bucket) FROM audit_secret_ranges WHERE workspace_id = $w");
-        Assert.Equal(2L, buckets);
-        Assert.Equal(21L * 2, Scalar("SELECT count(*) FROM audit_secret_ranges WHERE workspace_id = $w"));
+        // One range per secret and bucket for secrets resolved again and again, however many commits: K0..K19 and RARE in
+        // buckets 0 and 1; SPARSE twice in bucket 0, its first range extended by the next commit.
+        Assert.Equal(2L, Scalar("SELECT count(DISTINCT bucket) FROM audit_secret_ranges WHERE workspace_id = $w"));
+        Assert.Equal(21L * 2 + 2, Scalar("SELECT count(*) FROM audit_secret_ranges WHERE workspace_id = $w"));
+        Assert.Equal(0L, Scalar("SELECT count(*) FROM audit_secret_ranges WHERE workspace_id = $w AND secret_key <> 'SPARSE' AND first_seq = last_seq AND secret_key <> 'RARE'"));
+        Assert.Equal(1L, Scalar("SELECT count(*) FROM audit_secret_ranges WHERE workspace_id = $w AND secret_key = 'SPARSE' AND bucket = 0 AND last_seq - first_seq = 40"));
+        Assert.Equal(1L, Scalar("SELECT count(*) FROM audit_secret_ranges WHERE workspace_id = $w AND secret_key = 'SPARSE' AND bucket = 0 AND last_seq = first_seq"));
         Assert.Equal(0L, Scalar($"SELECT count(*) FROM audit_secret_ranges WHERE workspace_id = $w AND (first_seq / {SqliteStore.RangeBucketSize} <> bucket OR last_seq / {SqliteStore.RangeBucketSize} <> bucket)"));
         Assert.Equal(2L, Scalar("SELECT count(*) FROM audit_secret_ranges WHERE workspace_id = $w AND secret_key = 'RARE' AND first_seq = last_seq"));
 
@@ -271,7 +282,7 @@ public sealed class SqliteCompactAuditTests : IAsyncLifetime
         Assert.Equal(2, (await _store.GetRecentUsesAsync(_workspace, "RARE", CancellationToken.None)).Single().Count);
 
         // Every event of K0 and K19, newest first and oldest first, page by page across the boundary.
-        foreach (var key in new[] { "K0", "K19" })
+        foreach (var key in new[] { "K0", "K18", "K19", "SPARSE" })
         {
             var expected = resolutions.SelectMany(r => r).Where(e => e.SecretKey == key).Select(e => e.Id).ToList();
             Assert.Equal(expected.AsEnumerable().Reverse(), await PagesAsync(key, descending: true, limit: 7));
@@ -293,9 +304,13 @@ public sealed class SqliteCompactAuditTests : IAsyncLifetime
         var r3 = Enumerable.Range(0, 20).Select(i => Ref(i % 2 == 0 ? "A" : "C", "req-3", i)).ToArray();
         var r4 = new[] { Ref("A", "req-4", 0), Ref("C", "req-4", 1) };
 
-        // Rows as schema 4 wrote them, one of them straddling seq 4,096, and its ranges per commit: (r1, r2), (r3), (r4).
-        await CreateSchema4StoreAsync(directory, [(1, r1), (30, r2), (4090, r3), (5000, r4)],
-            [("A", 1, 30), ("B", 1, 30), ("A", 4090, 4090), ("C", 4090, 4090), ("A", 5000, 5000), ("C", 5000, 5000)]);
+        // Another workspace's resolution between them, in bucket 1.
+        var other = new[] { Ref("A", "req-b", 0) with { WorkspaceId = "ws_v4b" }, Ref("A", "req-b", 1) with { WorkspaceId = "ws_v4b" } };
+
+        // Rows as schema 4 wrote them (r3's events straddle seq 4,096) and its ranges per commit: (r1, r2), then (r3, other,
+        // r4) as one commit whose ranges cross the bucket boundary. V5 rebuilds the ranges from the rows.
+        await CreateSchema4StoreAsync(directory, [(1, r1), (30, r2), (4090, r3), (4110, other), (5000, r4)],
+            [("A", 1, 30), ("B", 1, 30), ("A", 4090, 5000), ("C", 4090, 5000)]);
 
         var store = SqliteStore.Open(directory);
         try
@@ -339,6 +354,9 @@ public sealed class SqliteCompactAuditTests : IAsyncLifetime
             Assert.Equal([r3[1].Id, r3[3].Id], (await store.QueryAuditAsync("ws_v4", new AuditQuery(Secret: "C", AfterSequence: 0, Limit: 2), CancellationToken.None)).Select(e => e.Id));
             Assert.Equal(a.Count, (await store.GetRecentUsesAsync("ws_v4", "A", CancellationToken.None)).Sum(u => u.Count));
             Assert.Equal(3, (await store.GetRecentUsesAsync("ws_v4", "B", CancellationToken.None)).Sum(u => u.Count));
+            Assert.Equal(other.Select(e => e.Id).Reverse(), (await store.QueryAuditAsync("ws_v4b", new AuditQuery(Secret: "A"), CancellationToken.None)).Select(e => e.Id));
+            Assert.Equal(a, (await store.QueryAuditAsync("ws_v4", new AuditQuery(Secret: "A", AfterSequence: 0, Limit: 100), CancellationToken.None)).Select(e => e.Id));
+            Assert.Null((await AuditChain.VerifyAsync(store.ReadAuditChainAsync("ws_v4b", CancellationToken.None), CancellationToken.None)).FirstBroken);
             Assert.Null((await AuditChain.VerifyAsync(store.ReadAuditChainAsync("ws_v4", CancellationToken.None), CancellationToken.None)).FirstBroken);
         }
         finally
@@ -405,9 +423,10 @@ public sealed class SqliteCompactAuditTests : IAsyncLifetime
                 TargetVersion = new EvolveDb.Migration.MigrationVersion("4"),
             }.Migrate();
 
-            var previous = AuditChain.Genesis;
+            var heads = new Dictionary<string, string>();
             foreach (var (seq, events) in rows)
             {
+                var previous = heads.GetValueOrDefault(events[0].WorkspaceId, AuditChain.Genesis);
                 var hash = previous;
                 foreach (var e in events)
                 {
@@ -431,7 +450,7 @@ public sealed class SqliteCompactAuditTests : IAsyncLifetime
                 }
 
                 await insert.ExecuteNonQueryAsync();
-                previous = hash;
+                heads[events[0].WorkspaceId] = hash;
             }
 
             foreach (var (key, first, last) in ranges)

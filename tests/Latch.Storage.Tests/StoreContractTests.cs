@@ -804,17 +804,17 @@ public abstract class StoreContractTests
         await Store.AppendAuditAsync([first], None);
         var before = await ChainAsync(Store, ws);
 
-        // The same event id again (first, so that it is the row's id on SQLite too): the database refuses the whole
-        // batch, the good event with it.
+        // A resolution that would re-stamp K, then an event reusing an id: the database refuses the whole batch.
         await Assert.ThrowsAnyAsync<DbException>(() => Store.AppendAuditAsync(
-            [first with { At = T0.AddMinutes(2) }, Event(ws, "secret.resolved", "K", T0.AddMinutes(2))], None));
+            [Event(ws, "secret.resolved", "K", T0.AddMinutes(2)) with { RequestId = "req-2" }, Event(ws, "secret.revealed", "K", T0.AddMinutes(2), id: first.Id)], None));
         Assert.Equal(before.Select(e => e.Id), (await ChainAsync(Store, ws)).Select(e => e.Id));
         Assert.Equal(T0, (await Store.GetSecretAsync(ws, "K", None))!.LastUsedAt);
 
-        var next = Event(ws, "secret.resolved", "K", T0.AddMinutes(3));
+        // Nothing of the refused batch is remembered: a use 2.5 minutes after the first is stamped.
+        var next = Event(ws, "secret.resolved", "K", T0.AddSeconds(150)) with { RequestId = "req-3" };
         await Store.AppendAuditAsync([next], None);
         Assert.Equal([.. before.Select(e => e.Id), next.Id], (await ChainAsync(Store, ws)).Select(e => e.Id));
-        Assert.Equal(T0.AddMinutes(3), (await Store.GetSecretAsync(ws, "K", None))!.LastUsedAt);
+        Assert.Equal(T0.AddSeconds(150), (await Store.GetSecretAsync(ws, "K", None))!.LastUsedAt);
         await AssertChainValidAsync(Store, ws);
     }
 

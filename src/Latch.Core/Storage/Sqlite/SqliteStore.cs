@@ -116,6 +116,7 @@ public sealed class SqliteStore : ILatchStore
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
+            ForgetLastUseStamps();
             await using var connection = await OpenConnectionAsync(cancellationToken);
             var evolve = new EvolveDb.Evolve(connection, msg => log?.Invoke(msg))
             {
@@ -133,9 +134,11 @@ public sealed class SqliteStore : ILatchStore
         }
     }
 
-    private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken, bool forWrite = true)
+    private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken, bool forWrite = true, bool pooled = true)
     {
-        var connection = new SqliteConnection(_connectionString);
+        // The audit session's connection is not pooled: it lives as long as the session, and when a failure drops the
+        // session its handle is closed rather than handed to the next caller in whatever state the failure left.
+        var connection = new SqliteConnection(pooled ? _connectionString : new SqliteConnectionStringBuilder(_connectionString) { Pooling = false }.ToString());
         await connection.OpenAsync(cancellationToken);
         if (_readOnly)
         {
@@ -912,16 +915,16 @@ public sealed class SqliteStore : ILatchStore
             return $"{AuditSelect} WHERE workspace_id = @workspaceId{Filters("seq", "")} ORDER BY seq {order} LIMIT @Limit";
         }
 
-        // A secret's ranges are disjoint and in bucket order, so (bucket, seq) order is seq order; the range bounds skip
-        // ranges entirely beyond a cursor.
+        // A secret's ranges are disjoint and in (bucket, first_seq) order, so that order and then seq is seq order. Each
+        // range lies inside its bucket, so a cursor bounds the bucket too and the index skips ranges beyond it.
         string RangeFilters()
         {
             if (ascending)
             {
-                return " AND r.last_seq > @lower";
+                return $" AND r.bucket >= @lower / {RangeBucketSize} AND r.last_seq > @lower";
             }
 
-            return query.BeforeSequence is not null || continuing ? " AND r.first_seq < @upper" : "";
+            return query.BeforeSequence is not null || continuing ? $" AND r.bucket <= (@upper - 1) / {RangeBucketSize} AND r.first_seq < @upper" : "";
         }
 
         return $"""
@@ -930,7 +933,7 @@ public sealed class SqliteStore : ILatchStore
             SELECT * FROM ({AuditSelectFrom("a.")} FROM audit_secret_ranges r CROSS JOIN audit_events a ON a.seq BETWEEN r.first_seq AND r.last_seq
                 WHERE r.workspace_id = @workspaceId AND r.secret_key = @Secret{RangeFilters()}
                 AND +a.workspace_id = @workspaceId AND a.ref_count IS NOT NULL AND instr(a.refs, @needle) > 0{Filters("a.seq", "a.")}
-                ORDER BY r.bucket {order}, a.seq {order} LIMIT @Limit)
+                ORDER BY r.bucket {order}, r.first_seq {order}, a.seq {order} LIMIT @Limit)
             ORDER BY Seq {order} LIMIT @Limit
             """;
     }
@@ -991,9 +994,18 @@ public sealed class SqliteStore : ILatchStore
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
-            var session = _auditSession ??= new AuditSession(await OpenConnectionAsync(cancellationToken));
+            var session = _auditSession ??= new AuditSession(await OpenConnectionAsync(cancellationToken, pooled: false));
             try
             {
+                // Background checkpoints may have started after the session opened (the PRAGMA is per connection).
+                var autoCheckpointPages = Volatile.Read(ref _autoCheckpointPages);
+                if (session.AutoCheckpointPages != autoCheckpointPages)
+                {
+                    await session.Connection.ExecuteAsync(new CommandDefinition(
+                        string.Create(CultureInfo.InvariantCulture, $"PRAGMA wal_autocheckpoint={autoCheckpointPages}"), cancellationToken: cancellationToken));
+                    session.AutoCheckpointPages = autoCheckpointPages;
+                }
+
                 await using var transaction = (SqliteTransaction)await session.Connection.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken);
                 await AppendAsync(session.Statements, transaction, events, cancellationToken);
                 var stamps = await StampLastUseAsync(session, transaction, events, cancellationToken);
@@ -1100,7 +1112,7 @@ public sealed class SqliteStore : ILatchStore
         var insert = statements.Insert;
         var parameters = statements.InsertParameters;
 
-        var ranges = new Dictionary<(string Workspace, string Key, long Bucket), (long First, long Last)>();
+        var ranges = new Dictionary<(string Workspace, string Key, long Bucket), List<(long First, long Last)>>();
         var lastHashes = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < events.Count;)
         {
@@ -1137,7 +1149,19 @@ public sealed class SqliteStore : ILatchStore
                 var bucket = next / RangeBucketSize;
                 foreach (var key in UsedKeys(events, i, count))
                 {
-                    ranges[(e.WorkspaceId, key, bucket)] = ranges.TryGetValue((e.WorkspaceId, key, bucket), out var range) ? (range.First, next) : (next, next);
+                    if (!ranges.TryGetValue((e.WorkspaceId, key, bucket), out var list))
+                    {
+                        ranges[(e.WorkspaceId, key, bucket)] = list = [];
+                    }
+
+                    if (list.Count > 0 && list[^1].Last >= next - RangeGap)
+                    {
+                        list[^1] = (list[^1].First, next);
+                    }
+                    else
+                    {
+                        list.Add((next, next));
+                    }
                 }
             }
 
@@ -1146,23 +1170,36 @@ public sealed class SqliteStore : ILatchStore
             i += count;
         }
 
-        // Where each secret's compact rows are (audit_secret_ranges, for the secret filter and recent uses): per secret and
-        // bucket of RangeBucketSize sequence numbers, extended by each commit (schema 5; V5__secret_ranges_by_bucket.sql).
-        var (ws, secret, bucketParameter, last, first) = statements.RangeParameters;
-        foreach (var ((workspace, key, bucket), range) in ranges)
+        // Where each secret's compact rows are (audit_secret_ranges, for the secret filter and recent uses), per bucket of
+        // RangeBucketSize sequence numbers (schema 5; V5__secret_ranges_by_bucket.sql): the commit's first range of a secret
+        // in a bucket extends the secret's latest range there when it starts within RangeGap of its end; any other starts
+        // a range of its own.
+        foreach (var ((workspace, key, bucket), list) in ranges)
         {
-            (ws.Value, secret.Value, bucketParameter.Value, last.Value, first.Value) = (workspace, key, bucket, range.Last, range.First);
-            await statements.Range.ExecuteNonQueryAsync(cancellationToken);
+            for (var r = 0; r < list.Count; r++)
+            {
+                statements.BindRange(workspace, key, bucket, list[r].First, list[r].Last);
+                if (r > 0 || await statements.ExtendRange.ExecuteNonQueryAsync(cancellationToken) == 0)
+                {
+                    await statements.Range.ExecuteNonQueryAsync(cancellationToken);
+                }
+            }
         }
     }
 
     /// <summary>
-    /// Sequence numbers per row of <c>audit_secret_ranges</c> (schema 5). Rows of one bucket lie together, so a group commit
-    /// updates a page or two of them however many secrets it resolved (schema 4's per-commit rows, keyed by secret first,
-    /// dirtied one page per secret). The price is precision: a reader checks the compact rows between a secret's first and
-    /// last use in the bucket — at most 4,096 events' rows — against <c>refs</c>.
+    /// Sequence numbers per bucket of <c>audit_secret_ranges</c> (schema 5; the migration's SQL says 4096 too). Ranges are
+    /// keyed by bucket first, so one bucket's ranges lie together and a group commit updates a page or two of them however
+    /// many secrets it resolved (schema 4's per-commit rows, keyed by secret first, dirtied one page per secret).
     /// </summary>
     internal const long RangeBucketSize = 4096;
+
+    /// <summary>
+    /// Largest gap, in sequence numbers, between a secret's uses that one range spans: past it a new range starts, so a
+    /// reader checks at most this many events' rows that do not name the secret per range (about a dozen 20-reference
+    /// resolutions), while a secret resolved again and again keeps extending one range per bucket.
+    /// </summary>
+    internal const long RangeGap = 256;
 
     private static IEnumerable<string> UsedKeys(IReadOnlyList<AuditEvent> events, int start, int count)
     {
@@ -1204,14 +1241,24 @@ public sealed class SqliteStore : ILatchStore
             InsertParameters[21].SqliteType = SqliteType.Integer;
 
             Range = connection.CreateCommand();
-            Range.CommandText =
+            Range.CommandText = "INSERT INTO audit_secret_ranges(workspace_id, bucket, secret_key, first_seq, last_seq) VALUES ($ws, $bucket, $key, $first, $last)";
+            ExtendRange = connection.CreateCommand();
+            ExtendRange.CommandText =
                 """
-                INSERT INTO audit_secret_ranges(workspace_id, bucket, secret_key, first_seq, last_seq) VALUES ($ws, $bucket, $key, $first, $last)
-                ON CONFLICT(workspace_id, bucket, secret_key) DO UPDATE SET first_seq = min(first_seq, excluded.first_seq), last_seq = max(last_seq, excluded.last_seq)
+                UPDATE audit_secret_ranges SET last_seq = $last
+                WHERE workspace_id = $ws AND bucket = $bucket AND secret_key = $key AND last_seq >= $first - $gap AND last_seq < $first
+                  AND first_seq = (SELECT max(first_seq) FROM audit_secret_ranges WHERE workspace_id = $ws AND bucket = $bucket AND secret_key = $key)
                 """;
-            RangeParameters = (
-                Range.Parameters.Add("$ws", SqliteType.Text), Range.Parameters.Add("$key", SqliteType.Text), Range.Parameters.Add("$bucket", SqliteType.Integer),
-                Range.Parameters.Add("$last", SqliteType.Integer), Range.Parameters.Add("$first", SqliteType.Integer));
+            foreach (var command in new[] { Range, ExtendRange })
+            {
+                command.Parameters.Add("$ws", SqliteType.Text);
+                command.Parameters.Add("$key", SqliteType.Text);
+                command.Parameters.Add("$bucket", SqliteType.Integer);
+                command.Parameters.Add("$first", SqliteType.Integer);
+                command.Parameters.Add("$last", SqliteType.Integer);
+            }
+
+            ExtendRange.Parameters.Add("$gap", SqliteType.Integer).Value = RangeGap;
         }
 
         public SqliteCommand NextSeq { get; }
@@ -1224,10 +1271,20 @@ public sealed class SqliteStore : ILatchStore
 
         public SqliteCommand Range { get; }
 
-        public (SqliteParameter Workspace, SqliteParameter Key, SqliteParameter Bucket, SqliteParameter Last, SqliteParameter First) RangeParameters { get; }
+        public SqliteCommand ExtendRange { get; }
+
+        /// <summary>Sets the range both <see cref="Range"/> and <see cref="ExtendRange"/> write.</summary>
+        public void BindRange(string workspace, string key, long bucket, long first, long last)
+        {
+            foreach (var command in new[] { Range, ExtendRange })
+            {
+                (command.Parameters[0].Value, command.Parameters[1].Value, command.Parameters[2].Value, command.Parameters[3].Value, command.Parameters[4].Value) =
+                    (workspace, key, bucket, first, last);
+            }
+        }
 
         public void Enlist(SqliteTransaction transaction) =>
-            NextSeq.Transaction = LastHash.Transaction = Insert.Transaction = Range.Transaction = transaction;
+            NextSeq.Transaction = LastHash.Transaction = Insert.Transaction = Range.Transaction = ExtendRange.Transaction = transaction;
 
         public async ValueTask DisposeAsync()
         {
@@ -1235,6 +1292,7 @@ public sealed class SqliteStore : ILatchStore
             await LastHash.DisposeAsync();
             await Insert.DisposeAsync();
             await Range.DisposeAsync();
+            await ExtendRange.DisposeAsync();
         }
     }
 
@@ -1258,6 +1316,9 @@ public sealed class SqliteStore : ILatchStore
             Connection = connection;
             Statements = new AuditStatements(connection);
         }
+
+        /// <summary>The <c>wal_autocheckpoint</c> the connection runs with (-1: as opened, not yet checked).</summary>
+        public int AutoCheckpointPages { get; set; } = -1;
 
         public SqliteConnection Connection { get; }
 
@@ -1349,6 +1410,7 @@ public sealed class SqliteStore : ILatchStore
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
+            ForgetLastUseStamps();
             var exclusive = new SqliteConnectionStringBuilder(_connectionString)
             {
                 Pooling = false,
@@ -1427,6 +1489,8 @@ public sealed class SqliteStore : ILatchStore
             _checkpointStop.Dispose();
         }
 
+        // Wait for a commit in progress, and keep the lock: nothing may open a new audit session after this one is closed.
+        await _writeLock.WaitAsync();
         if (_auditSession is not null)
         {
             await _auditSession.DisposeAsync();
