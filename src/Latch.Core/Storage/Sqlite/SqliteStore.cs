@@ -1308,13 +1308,30 @@ public sealed class SqliteStore : ILatchStore
         private const int MaxStamps = 50_000;
 
         private readonly Dictionary<(string Workspace, string Key), string?> _stamps = [];
-        private SqliteCommand? _stampUpdate;
-        private SqliteCommand? _stampRead;
+        private readonly SqliteCommand _stampUpdate;
+        private readonly SqliteCommand _stampRead;
 
         public AuditSession(SqliteConnection connection)
         {
             Connection = connection;
             Statements = new AuditStatements(connection);
+            _stampUpdate = connection.CreateCommand();
+            _stampUpdate.CommandText =
+                """
+                UPDATE secrets SET last_used_at = u.at
+                FROM (SELECT json_extract(value, '$[0]') AS ws, json_extract(value, '$[1]') AS k, json_extract(value, '$[2]') AS at,
+                             json_extract(value, '$[3]') AS stale FROM json_each($uses)) AS u
+                WHERE secrets.workspace_id = u.ws AND secrets.secret_key = u.k AND (secrets.last_used_at IS NULL OR secrets.last_used_at < u.stale)
+                """;
+            _stampUpdate.Parameters.Add("$uses", SqliteType.Text);
+            _stampRead = connection.CreateCommand();
+            _stampRead.CommandText =
+                """
+                SELECT s.workspace_id, s.secret_key, s.last_used_at
+                FROM json_each($uses) AS u JOIN secrets AS s
+                  ON s.workspace_id = json_extract(u.value, '$[0]') AND s.secret_key = json_extract(u.value, '$[1]')
+                """;
+            _stampRead.Parameters.Add("$uses", SqliteType.Text);
         }
 
         /// <summary>The <c>wal_autocheckpoint</c> the connection runs with (-1: as opened, not yet checked).</summary>
@@ -1343,41 +1360,17 @@ public sealed class SqliteStore : ILatchStore
 
         public void Forget() => _stamps.Clear();
 
+        /// <summary>The statement that stamps the secrets due and the one that reads their stamps back.</summary>
         public (SqliteCommand Update, SqliteCommand Read) LastUseStatements(SqliteTransaction transaction)
         {
-            if (_stampUpdate is null)
-            {
-                _stampUpdate = Connection.CreateCommand();
-                _stampUpdate.CommandText =
-                    """
-                    UPDATE secrets SET last_used_at = u.at
-                    FROM (SELECT json_extract(value, '$[0]') AS ws, json_extract(value, '$[1]') AS k, json_extract(value, '$[2]') AS at,
-                                 json_extract(value, '$[3]') AS stale FROM json_each($uses)) AS u
-                    WHERE secrets.workspace_id = u.ws AND secrets.secret_key = u.k AND (secrets.last_used_at IS NULL OR secrets.last_used_at < u.stale)
-                    """;
-                _stampUpdate.Parameters.Add("$uses", SqliteType.Text);
-                _stampRead = Connection.CreateCommand();
-                _stampRead.CommandText =
-                    """
-                    SELECT s.workspace_id, s.secret_key, s.last_used_at
-                    FROM json_each($uses) AS u JOIN secrets AS s
-                      ON s.workspace_id = json_extract(u.value, '$[0]') AND s.secret_key = json_extract(u.value, '$[1]')
-                    """;
-                _stampRead.Parameters.Add("$uses", SqliteType.Text);
-            }
-
-            _stampUpdate.Transaction = _stampRead!.Transaction = transaction;
+            _stampUpdate.Transaction = _stampRead.Transaction = transaction;
             return (_stampUpdate, _stampRead);
         }
 
         public async ValueTask DisposeAsync()
         {
-            if (_stampUpdate is not null)
-            {
-                await _stampUpdate.DisposeAsync();
-                await _stampRead!.DisposeAsync();
-            }
-
+            await _stampUpdate.DisposeAsync();
+            await _stampRead.DisposeAsync();
             await Statements.DisposeAsync();
             await Connection.DisposeAsync();
         }
